@@ -1,0 +1,184 @@
+'use strict'
+
+// The package's entry point, over the generated `binding.js`. It exists because bcrypt's call forms
+// are JavaScript conventions that belong here rather than in Rust: optional callbacks and argument
+// shuffling, errors handed to the callback on the next tick, a Promise when no callback is given,
+// rounds given as a number. Messages are bcrypt 6's, word for word, so code that matches on them
+// keeps working; each error also carries a Node-style `code`.
+
+const { randomBytes } = require('node:crypto')
+
+const native = require('./binding.js')
+const promises = require('./promises.js')
+
+const DEFAULT_ROUNDS = 10
+const MIN_ROUNDS = 4
+const MAX_ROUNDS = 31
+const MAX_THREADS = 1024
+
+const MSG = {
+  rounds: 'rounds must be a number',
+  minor: 'minor must be either "a" or "b"',
+  cb: 'cb must be a function or null to return a Promise',
+  hashArgs: 'data and salt arguments required',
+  hashTypes: 'data must be a string or Buffer and salt must either be a salt string or a number of rounds',
+  compareArgs: 'data and hash arguments required',
+  compareTypesSync: 'data must be a string or Buffer and hash must be a string',
+  compareTypes: 'data and hash must be strings',
+}
+
+function fail(Ctor, code, message) {
+  const err = new Ctor(message)
+  err.code = code
+  return err
+}
+
+const missing = (message) => fail(TypeError, 'ERR_MISSING_ARGS', message)
+const wrongType = (message) => fail(TypeError, 'ERR_INVALID_ARG_TYPE', message)
+const badValue = (message) => fail(TypeError, 'ERR_INVALID_ARG_VALUE', message)
+
+const isData = (data) => typeof data === 'string' || data instanceof Uint8Array
+
+// bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
+// as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
+function costOf(rounds) {
+  if (!rounds) return DEFAULT_ROUNDS
+  if (typeof rounds !== 'number') throw wrongType(MSG.rounds)
+  return Math.min(MAX_ROUNDS, Math.max(MIN_ROUNDS, Math.trunc(rounds)))
+}
+
+function minorOf(minor) {
+  if (!minor) return 'b'
+  if (minor !== 'a' && minor !== 'b') throw badValue(MSG.minor)
+  return minor
+}
+
+// The 16 salt bytes come from the synchronous CSPRNG: it takes microseconds, and the asynchronous
+// one would queue on libuv's threadpool, which this package exists to keep free.
+function makeSalt(rounds, minor) {
+  return native.encodeSalt(minorOf(minor), costOf(rounds), randomBytes(16))
+}
+
+// Settles a callback-style call: on the next tick, as bcrypt's native callbacks arrive, so that a
+// throwing callback surfaces as an uncaught exception rather than a swallowed rejection.
+function callBack(cb, err, value) {
+  if (err) process.nextTick(cb, err)
+  else process.nextTick(cb, undefined, value)
+}
+
+// Runs `start` (which may throw) and delivers its promise's outcome the way the call asked for.
+function deliver(cb, start) {
+  let promise
+  try {
+    promise = start()
+  } catch (err) {
+    return cb ? callBack(cb, err) : promises.reject(err)
+  }
+  if (!cb) return promises.adopt(promise)
+  promise.then((value) => callBack(cb, null, value), (err) => callBack(cb, err))
+}
+
+/**
+ * A salt for `hash`: `$2b$` (or `$2a$` with minor 'a'), the cost, 22 characters of randomness.
+ */
+function genSaltSync(rounds, minor) {
+  return makeSalt(rounds, minor)
+}
+
+function genSalt(rounds, minor, cb) {
+  if (typeof rounds === 'function') {
+    cb = rounds
+    rounds = undefined
+    minor = undefined
+  } else if (typeof minor === 'function') {
+    cb = minor
+    minor = undefined
+  }
+  if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
+  return deliver(cb, () => Promise.resolve(makeSalt(rounds, minor)))
+}
+
+function hashSync(data, salt) {
+  if (data == null || salt == null) throw missing(MSG.hashArgs)
+  if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
+  return native.hashSync(data, typeof salt === 'number' ? makeSalt(salt) : salt)
+}
+
+function hash(data, salt, cb) {
+  // bcrypt reports a callback in the data or salt position to that callback.
+  if (typeof data === 'function') return callBack(data, wrongType(MSG.hashTypes))
+  if (typeof salt === 'function') return callBack(salt, wrongType(MSG.hashTypes))
+  if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
+  return deliver(cb, () => {
+    if (data == null || salt == null) throw missing(MSG.hashArgs)
+    if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
+    return native.hash(data, typeof salt === 'number' ? makeSalt(salt) : salt)
+  })
+}
+
+function compareSync(data, hash) {
+  if (data == null || hash == null) throw missing(MSG.compareArgs)
+  if (!isData(data) || typeof hash !== 'string') throw wrongType(MSG.compareTypesSync)
+  return native.compareSync(data, hash)
+}
+
+function compare(data, hash, cb) {
+  if (typeof data === 'function') return callBack(data, missing(MSG.compareArgs))
+  if (typeof hash === 'function') return callBack(hash, missing(MSG.compareArgs))
+  if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
+  return deliver(cb, () => {
+    if (data == null || hash == null) throw missing(MSG.compareArgs)
+    if (!isData(data) || typeof hash !== 'string') throw wrongType(MSG.compareTypes)
+    return native.compare(data, hash)
+  })
+}
+
+function getRounds(hash) {
+  if (hash == null) throw missing('hash argument required')
+  if (typeof hash !== 'string') throw wrongType('hash must be a string')
+  return native.getRounds(hash)
+}
+
+// bcryptjs's extras, with its messages.
+
+function getSalt(hash) {
+  if (typeof hash !== 'string') throw wrongType(`Illegal arguments: ${typeof hash}`)
+  if (hash.length !== 60) throw fail(RangeError, 'ERR_OUT_OF_RANGE', `Illegal hash length: ${hash.length} != 60`)
+  return hash.substring(0, 29)
+}
+
+function truncates(password) {
+  if (typeof password === 'string') return Buffer.byteLength(password, 'utf8') > 72
+  if (password instanceof Uint8Array) return password.byteLength > 72
+  throw wrongType(`Illegal arguments: ${typeof password}`)
+}
+
+/**
+ * Sets the pool's thread count. Takes effect only before the first asynchronous hash or compare;
+ * afterwards only the count already running is accepted.
+ */
+function configure(options) {
+  if (options === null || typeof options !== 'object') throw wrongType('options must be an object')
+  const { threads } = options
+  if (threads !== undefined) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+      throw fail(RangeError, 'ERR_OUT_OF_RANGE', `threads must be a whole number from 1 to ${MAX_THREADS}`)
+    }
+    native.configureThreads(threads)
+  }
+}
+
+module.exports = {
+  genSaltSync,
+  genSalt,
+  hashSync,
+  hash,
+  compareSync,
+  compare,
+  getRounds,
+  getSalt,
+  truncates,
+  configure,
+}
+// For TypeScript's `import bcrypt from 'bcrypt-offload'` under CommonJS interop.
+module.exports.default = module.exports

@@ -1,0 +1,162 @@
+//! Node bindings: argument conversion, errors and promise settlement only.
+//!
+//! Call forms, defaults and bcrypt's own argument checks live in `index.js`; what reaches these
+//! functions has the right JS types, and every input is copied before the function returns.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use zeroize::Zeroize;
+
+use crate::format::{self, Minor, Setting};
+use crate::{kernel, pool};
+
+const INVALID_SALT: &str = "Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue";
+
+type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
+type Resolver<T> = Box<dyn FnOnce(Env) -> Result<T>>;
+
+/// The kernel input for `password`, after which no copy of the password itself remains with us.
+fn input_for(setting: &Setting, password: Password) -> kernel::Input {
+  match password {
+    Either::A(mut s) => {
+      let input = setting.input(s.as_bytes());
+      s.zeroize();
+      input
+    }
+    Either::B(bytes) => setting.input(&bytes),
+  }
+}
+
+/// Throws a `TypeError` carrying a Node-style `code`, for napi to pass through unchanged.
+fn type_error(env: &Env, code: &str, msg: &str) -> Error {
+  match env.throw_type_error(msg, Some(code)) {
+    Ok(()) => Error::from_status(Status::PendingException),
+    Err(e) => e,
+  }
+}
+
+fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
+  Setting::parse(salt)
+    .map(|(setting, _)| setting)
+    .ok_or_else(|| type_error(env, "ERR_INVALID_ARG_VALUE", INVALID_SALT))
+}
+
+fn pool(env: &Env) -> Result<&'static pool::Pool> {
+  pool::global().map_err(|e| pool_error(env, e))
+}
+
+fn pool_error(env: &Env, e: pool::PoolError) -> Error {
+  let msg = e.to_string();
+  let (code, thrown) = match e {
+    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => ("ERR_OUT_OF_RANGE", env.throw_range_error(&msg, Some("ERR_OUT_OF_RANGE"))),
+    pool::PoolError::AlreadyStarted { .. } => {
+      ("ERR_BCRYPT_POOL_STARTED", env.throw_error(&msg, Some("ERR_BCRYPT_POOL_STARTED")))
+    }
+    pool::PoolError::Spawn(_) => ("ERR_BCRYPT_POOL_SPAWN", env.throw_error(&msg, Some("ERR_BCRYPT_POOL_SPAWN"))),
+  };
+  match thrown {
+    Ok(()) => Error::from_status(Status::PendingException),
+    Err(_) => Error::new(Status::GenericFailure, format!("{code}: {msg}")),
+  }
+}
+
+/// Queues one computation and returns its promise; `finish` turns the kernel's output into the
+/// value the promise resolves to, on the pool thread.
+fn submit<'env, T: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  input: kernel::Input,
+  finish: impl FnOnce([u8; 23]) -> T + Send + 'static,
+) -> Result<Object<'env>> {
+  let pool = pool(env)?;
+  let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
+  pool.submit(pool::Job {
+    input,
+    done: Box::new(move |outcome| match outcome {
+      Ok(ctext) => {
+        let value = finish(ctext);
+        deferred.resolve(Box::new(move |_| Ok(value)));
+      }
+      Err(pool::Panicked) => deferred.reject(Error::new(
+        Status::GenericFailure,
+        "bcrypt-offload: internal error while hashing (a bug: please report it)",
+      )),
+    }),
+  });
+  Ok(promise)
+}
+
+/// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
+#[napi(catch_unwind)]
+pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -> Result<String> {
+  let minor = Minor::from_letter(&minor).filter(|m| *m != Minor::Y);
+  let seed: Option<&[u8; 16]> = seed.as_ref().try_into().ok();
+  match (minor, seed) {
+    (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
+      Ok(format::encode_salt(minor, cost, seed))
+    }
+    _ => Err(type_error(env, "ERR_INVALID_ARG_VALUE", "encodeSalt: minor 'a'|'b', cost 4-31, 16-byte seed")),
+  }
+}
+
+/// bcrypt of `password` under `salt`, computed on the calling thread.
+#[napi(catch_unwind)]
+pub fn hash_sync(env: &Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, salt: String) -> Result<String> {
+  let setting = parse_salt(env, &salt)?;
+  let input = input_for(&setting, password);
+  Ok(setting.hash_string(&kernel::hash_one(&input)))
+}
+
+/// bcrypt of `password` under `salt`, computed on the pool.
+#[napi(catch_unwind, ts_return_type = "Promise<string>")]
+pub fn hash<'env>(env: &'env Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, salt: String) -> Result<Object<'env>> {
+  let setting = parse_salt(env, &salt)?;
+  let input = input_for(&setting, password);
+  submit(env, input, move |ctext| setting.hash_string(&ctext))
+}
+
+/// Whether `password` matches the stored `hash`, computed on the calling thread.
+#[napi(catch_unwind)]
+pub fn compare_sync(#[napi(ts_arg_type = "string | Uint8Array")] password: Password, hash: String) -> bool {
+  match format::verify_setting(&hash) {
+    Some(setting) => {
+      let input = input_for(&setting, password);
+      format::verify_result(&setting, &hash, &kernel::hash_one(&input))
+    }
+    None => false,
+  }
+}
+
+/// Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
+/// well-formed hash resolves `false` without queueing anything.
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn compare<'env>(env: &'env Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, hash: String) -> Result<Object<'env>> {
+  let Some(setting) = format::verify_setting(&hash) else {
+    let (deferred, promise) = env.create_deferred::<bool, Resolver<bool>>()?;
+    deferred.resolve(Box::new(|_| Ok(false)));
+    return Ok(promise);
+  };
+  let input = input_for(&setting, password);
+  submit(env, input, move |ctext| format::verify_result(&setting, &hash, &ctext))
+}
+
+/// The cost recorded in a hash, read as `bcrypt` reads it.
+#[napi(catch_unwind)]
+pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
+  format::get_rounds(&hash).ok_or_else(|| type_error(env, "ERR_INVALID_ARG_VALUE", "invalid hash provided"))
+}
+
+/// Sets the pool's thread count; only before the first async call, unless it is the same count.
+#[napi(catch_unwind)]
+pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
+  pool::configure(threads as usize).map_err(|e| pool_error(env, e))
+}
+
+/// The pool's thread count, starting it if needed.
+#[napi(catch_unwind)]
+pub fn pool_threads(env: &Env) -> Result<u32> {
+  Ok(pool(env)?.threads() as u32)
+}
+
+/// How many lanes (interleaved hashes) each pool thread runs at most.
+#[napi]
+pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;

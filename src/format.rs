@@ -1,0 +1,290 @@
+//! bcrypt's strings: `$2b$10$` + 22 characters of salt + 31 of hash, in bcrypt's own base64 alphabet,
+//! and how a password becomes the key words the kernel reads.
+//!
+//! Compatibility target: the `bcrypt` npm package (OpenBSD's bcrypt.c). Where it accepts garbage and
+//! hashes uninitialised memory (characters outside the alphabet, a cost like `+5`) we refuse instead.
+
+use zeroize::Zeroize;
+
+use crate::kernel::Input;
+
+const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub const MIN_COST: u32 = 4;
+pub const MAX_COST: u32 = 31;
+/// Bytes of password that bcrypt reads; the rest is ignored (with the `$2a$` exception below).
+pub const MAX_PASSWORD_BYTES: usize = 72;
+const SALT_CHARS: usize = 22;
+const HASH_CHARS: usize = 31;
+
+/// The letter after `$2`. They differ only in how a password becomes key bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Minor {
+  /// `$2$`, the original: no NUL terminator, length taken modulo 256.
+  None,
+  /// `$2a$`: NUL-terminated, length + 1 taken modulo 256 — OpenBSD's pre-2014 wraparound, which the
+  /// `bcrypt` npm package keeps (and tests) so old hashes of ≥255-byte passwords still verify.
+  A,
+  /// `$2b$`: NUL-terminated, capped at 72 bytes.
+  B,
+  /// `$2y$` (crypt_blowfish, PHP): computes exactly as `$2b$`.
+  Y,
+}
+
+impl Minor {
+  pub fn from_letter(letter: &str) -> Option<Minor> {
+    match letter {
+      "a" => Some(Minor::A),
+      "b" => Some(Minor::B),
+      "y" => Some(Minor::Y),
+      _ => None,
+    }
+  }
+
+  fn prefix(self) -> &'static str {
+    match self {
+      Minor::None => "$2$",
+      Minor::A => "$2a$",
+      Minor::B => "$2b$",
+      Minor::Y => "$2y$",
+    }
+  }
+}
+
+/// The parameters a salt string (or the front of a hash) carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+  pub minor: Minor,
+  pub cost: u32,
+  pub salt: [u8; 16],
+}
+
+impl Setting {
+  /// Parses what `bcrypt` accepts as a salt: `$2[a|b|y]$NN$` then at least 22 salt characters; any
+  /// further characters (the hash part, when a whole hash is passed as the salt) are ignored.
+  /// Also returns the length of the canonical `$2x$NN$` + 22-character prefix in `s`.
+  pub fn parse(s: &str) -> Option<(Setting, usize)> {
+    let b = s.as_bytes();
+    let (minor, rest) = match b {
+      [b'$', b'2', b'$', rest @ ..] => (Minor::None, rest),
+      [b'$', b'2', m, b'$', rest @ ..] => (Minor::from_letter(std::str::from_utf8(&[*m]).ok()?)?, rest),
+      _ => return None,
+    };
+    let [d1 @ b'0'..=b'9', d2 @ b'0'..=b'9', b'$', rest @ ..] = rest else {
+      return None;
+    };
+    let cost = u32::from(d1 - b'0') * 10 + u32::from(d2 - b'0');
+    if !(MIN_COST..=MAX_COST).contains(&cost) || rest.len() < SALT_CHARS {
+      return None;
+    }
+    let salt = decode_salt(&rest[..SALT_CHARS])?;
+    let prefix_len = b.len() - rest.len() + SALT_CHARS;
+    Some((Setting { minor, cost, salt }, prefix_len))
+  }
+
+  /// `$2b$10$` + the salt re-encoded. Re-encoding canonicalises the 22nd character, whose low four
+  /// bits carry nothing: `bcrypt` does the same.
+  pub fn encode(&self) -> String {
+    let mut out = format!("{}{:02}$", self.minor.prefix(), self.cost);
+    encode_base64(&self.salt, &mut out);
+    out
+  }
+
+  /// The kernel's input for `password` under this setting.
+  pub fn input(&self, password: &[u8]) -> Input {
+    let mut salt = [0u32; 4];
+    for (w, chunk) in salt.iter_mut().zip(self.salt.chunks_exact(4)) {
+      *w = u32::from_be_bytes(chunk.try_into().unwrap());
+    }
+    Input { key: key_words(self.minor, password), salt, cost: self.cost }
+  }
+
+  /// The full hash string for a finished computation.
+  pub fn hash_string(&self, ctext: &[u8; 23]) -> String {
+    let mut out = self.encode();
+    encode_base64(ctext, &mut out);
+    out
+  }
+
+  /// The length of a complete hash with this setting's prefix.
+  pub fn hash_len(&self) -> usize {
+    self.minor.prefix().len() + 3 + SALT_CHARS + HASH_CHARS
+  }
+}
+
+/// The 18 words Blowfish's key schedule cycles through, exactly as OpenBSD's `Blowfish_stream2word`
+/// reads them from the key bytes bcrypt.c hands it.
+pub fn key_words(minor: Minor, password: &[u8]) -> [u32; 18] {
+  // bcrypt.c passes the C string (password + NUL) and a key length; the stream cycles through
+  // `key_len` bytes, and a key length of 0 makes it read byte 0 forever.
+  let len = password.len();
+  let key_len = match minor {
+    Minor::B | Minor::Y => len.min(MAX_PASSWORD_BYTES) + 1,
+    Minor::A => (len + 1) % 256,
+    Minor::None => len % 256,
+  };
+  let byte_at = |i: usize| password.get(i).copied().unwrap_or(0);
+  let mut words = [0u32; 18];
+  let mut j = 0usize;
+  for w in words.iter_mut() {
+    for _ in 0..4 {
+      if j >= key_len {
+        j = 0;
+      }
+      *w = (*w << 8) | u32::from(byte_at(j));
+      j += 1;
+    }
+  }
+  words
+}
+
+/// Whether `candidate` equals `stored`, in time independent of where they differ.
+fn constant_time_eq(candidate: &[u8], stored: &[u8]) -> bool {
+  if candidate.len() != stored.len() {
+    return false;
+  }
+  let diff = candidate.iter().zip(stored).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+  std::hint::black_box(diff) == 0
+}
+
+/// The setting of a stored hash, if `stored` is one whole well-formed hash. `None` otherwise: `bcrypt`
+/// answers `false` for those, and so do we, without computing anything.
+pub fn verify_setting(stored: &str) -> Option<Setting> {
+  let (setting, _) = Setting::parse(stored)?;
+  (stored.len() == setting.hash_len()).then_some(setting)
+}
+
+/// Whether a finished computation reproduces `stored`. The whole string must match — `bcrypt`'s
+/// `strcmp` stops at a NUL and so accepts `hash\0junk` — and the comparison takes the same time
+/// wherever the strings differ.
+pub fn verify_result(setting: &Setting, stored: &str, ctext: &[u8; 23]) -> bool {
+  constant_time_eq(setting.hash_string(ctext).as_bytes(), stored.as_bytes())
+}
+
+/// `bcrypt`'s `getRounds`: the number after the second `$`, read as C's `atoi` would (leading
+/// digits); `None` where that is 0 or the string has no such field.
+pub fn get_rounds(hash: &str) -> Option<u32> {
+  let b = hash.as_bytes();
+  let rest = match b {
+    [b'$', _, b'$', rest @ ..] => rest,
+    [b'$', _, _, b'$', rest @ ..] => rest,
+    _ => return None,
+  };
+  let digits = rest.iter().take_while(|c| c.is_ascii_digit()).take(9);
+  let n = digits.fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+  (n != 0).then_some(n)
+}
+
+/// The salt for `genSalt`: 16 random bytes under the given minor and cost.
+pub fn encode_salt(minor: Minor, cost: u32, seed: &[u8; 16]) -> String {
+  Setting { minor, cost, salt: *seed }.encode()
+}
+
+fn encode_base64(data: &[u8], out: &mut String) {
+  let mut bits = 0u32;
+  let mut nbits = 0;
+  for &byte in data {
+    bits = (bits << 8) | u32::from(byte);
+    nbits += 8;
+    while nbits >= 6 {
+      nbits -= 6;
+      out.push(ALPHABET[((bits >> nbits) & 0x3f) as usize] as char);
+    }
+  }
+  if nbits > 0 {
+    out.push(ALPHABET[((bits << (6 - nbits)) & 0x3f) as usize] as char);
+  }
+}
+
+fn decode_char(c: u8) -> Option<u32> {
+  ALPHABET.iter().position(|&a| a == c).map(|i| i as u32)
+}
+
+fn decode_salt(chars: &[u8]) -> Option<[u8; 16]> {
+  let mut out = [0u8; 16];
+  let mut bits = 0u32;
+  let mut nbits = 0;
+  let mut n = 0;
+  for &c in chars {
+    bits = (bits << 6) | decode_char(c)?;
+    nbits += 6;
+    if nbits >= 8 {
+      nbits -= 8;
+      if n < out.len() {
+        out[n] = (bits >> nbits) as u8;
+        n += 1;
+      }
+    }
+  }
+  bits.zeroize();
+  Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn salt_roundtrips_and_canonicalises() {
+    let (s, len) = Setting::parse("$2a$05$CCCCCCCCCCCCCCCCCCCCCh").unwrap();
+    assert_eq!(len, 29);
+    assert_eq!(s.encode(), "$2a$05$CCCCCCCCCCCCCCCCCCCCCe");
+    let (s, _) = Setting::parse("$2b$31$......................junk").unwrap();
+    assert_eq!((s.minor, s.cost, s.salt), (Minor::B, 31, [0; 16]));
+    assert_eq!(Setting::parse("$2$04$......................").unwrap().0.minor, Minor::None);
+  }
+
+  #[test]
+  fn rejects_what_bcrypt_would_hash_garbage_for() {
+    for bad in [
+      "",
+      "$2b$10$short",
+      "$2x$10$CCCCCCCCCCCCCCCCCCCCC.",
+      "$2b$03$CCCCCCCCCCCCCCCCCCCCC.",
+      "$2b$32$CCCCCCCCCCCCCCCCCCCCC.",
+      "$2b$+5$CCCCCCCCCCCCCCCCCCCCC.",
+      "$2b$10$CCCCCCCCCCCCCCCCCCCC!.",
+      "$3b$10$CCCCCCCCCCCCCCCCCCCCC.",
+      "$2b$10CCCCCCCCCCCCCCCCCCCCCC.",
+    ] {
+      assert_eq!(Setting::parse(bad), None, "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn verify_needs_the_whole_hash() {
+    let h = "$2b$05$CCCCCCCCCCCCCCCCCCCCC.4vJLJQ6nZ/70INTjjSZWQ0iyUek92tu";
+    assert!(verify_setting(h).is_some());
+    assert!(verify_setting(&h[..59]).is_none());
+    assert!(verify_setting(&format!("{h}\0junk")).is_none());
+  }
+
+  #[test]
+  fn key_words_follow_bcrypt_c() {
+    // $2b$: "ab" + NUL, cycled.
+    let w = key_words(Minor::B, b"ab");
+    assert_eq!(w[0], u32::from_be_bytes([b'a', b'b', 0, b'a']));
+    // $2a$ with 255 bytes: key length wraps to 0 and the stream reads byte 0 forever.
+    let long: Vec<u8> = (0..255u32).map(|i| b'0' + (i % 10) as u8).collect();
+    assert_eq!(key_words(Minor::A, &long), [u32::from_be_bytes([b'0'; 4]); 18]);
+    // $2b$ caps at 72 bytes: everything after is ignored.
+    let mut p = vec![b'x'; 100];
+    let capped = key_words(Minor::B, &p);
+    p[80] = b'y';
+    assert_eq!(key_words(Minor::B, &p), capped);
+  }
+
+  #[test]
+  fn get_rounds_reads_like_atoi() {
+    assert_eq!(get_rounds("$2b$10$whatever"), Some(10));
+    assert_eq!(get_rounds("$2$07$x"), Some(7));
+    assert_eq!(get_rounds(""), None);
+    assert_eq!(get_rounds("$2b$xx$"), None);
+  }
+
+  #[test]
+  fn constant_time_eq_is_equality() {
+    assert!(constant_time_eq(b"abc", b"abc"));
+    assert!(!constant_time_eq(b"abc", b"abd"));
+    assert!(!constant_time_eq(b"abc", b"ab"));
+  }
+}
