@@ -33,8 +33,19 @@ export declare function hash(password: string | Uint8Array, salt: string): Promi
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
 export declare function hashSync(password: string | Uint8Array, salt: string): string
 
-/** How many lanes (interleaved hashes) each pool thread runs at most. */
-export declare const MAX_LANES: number
+/** The pool's counters, starting the pool if needed. Reads atomics only: cheap enough per scrape. */
+export declare function poolStats(): PoolStats
 
-/** The pool's thread count, starting it if needed. */
-export declare function poolThreads(): number
+/** What the pool is doing now. */
+export interface PoolStats {
+  /** Pool threads. */
+  threads: number
+  /** Hashes each thread interleaves at most. */
+  lanesPerThread: number
+  /** Jobs waiting for a lane. */
+  queued: number
+  /** Jobs in a lane now. */
+  running: number
+  /** Jobs finished since the process started. */
+  completed: number
+}

@@ -842,5 +842,4 @@ module.exports.encodeSalt = nativeBinding.encodeSalt
 module.exports.getRounds = nativeBinding.getRounds
 module.exports.hash = nativeBinding.hash
 module.exports.hashSync = nativeBinding.hashSync
-module.exports.MAX_LANES = nativeBinding.MAX_LANES
-module.exports.poolThreads = nativeBinding.poolThreads
+module.exports.poolStats = nativeBinding.poolStats

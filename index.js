@@ -168,6 +168,11 @@ function configure(options) {
   }
 }
 
+/** The pool's counters: threads, lanesPerThread, queued, running, completed. */
+function stats() {
+  return native.poolStats()
+}
+
 module.exports = {
   genSaltSync,
   genSalt,
@@ -179,6 +184,7 @@ module.exports = {
   getSalt,
   truncates,
   configure,
+  stats,
 }
 // For TypeScript's `import bcrypt from 'bcrypt-offload'` under CommonJS interop.
 module.exports.default = module.exports

@@ -13,4 +13,5 @@ export const {
   getSalt,
   truncates,
   configure,
+  stats,
 } = bcrypt

@@ -151,12 +151,31 @@ pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
   pool::configure(threads as usize).map_err(|e| pool_error(env, e))
 }
 
-/// The pool's thread count, starting it if needed.
-#[napi(catch_unwind)]
-pub fn pool_threads(env: &Env) -> Result<u32> {
-  Ok(pool(env)?.threads() as u32)
+/// What the pool is doing now.
+#[napi(object)]
+pub struct PoolStats {
+  /// Pool threads.
+  pub threads: u32,
+  /// Hashes each thread interleaves at most.
+  pub lanes_per_thread: u32,
+  /// Jobs waiting for a lane.
+  pub queued: u32,
+  /// Jobs in a lane now.
+  pub running: u32,
+  /// Jobs finished since the process started.
+  pub completed: f64,
 }
 
-/// How many lanes (interleaved hashes) each pool thread runs at most.
-#[napi]
-pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;
+/// The pool's counters, starting the pool if needed. Reads atomics only: cheap enough per scrape.
+#[napi(catch_unwind)]
+pub fn pool_stats(env: &Env) -> Result<PoolStats> {
+  let s = pool(env)?.stats();
+  Ok(PoolStats {
+    threads: s.threads as u32,
+    lanes_per_thread: s.lanes_per_thread as u32,
+    queued: s.queued as u32,
+    running: s.running as u32,
+    completed: s.completed as f64,
+  })
+}
+

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
@@ -37,7 +37,20 @@ struct Shared {
   queued: AtomicUsize,
   /// Workers blocked waiting for work.
   idle: AtomicUsize,
+  /// Jobs in lanes now, across all threads.
+  running: AtomicUsize,
+  completed: AtomicU64,
   lanes: usize,
+}
+
+/// A snapshot of the pool's counters; reading it takes no lock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+  pub threads: usize,
+  pub lanes_per_thread: usize,
+  pub queued: usize,
+  pub running: usize,
+  pub completed: u64,
 }
 
 pub struct Pool {
@@ -53,6 +66,8 @@ impl Pool {
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
       idle: AtomicUsize::new(0),
+      running: AtomicUsize::new(0),
+      completed: AtomicU64::new(0),
       lanes,
     });
     for i in 0..threads {
@@ -67,6 +82,16 @@ impl Pool {
 
   pub fn threads(&self) -> usize {
     self.threads
+  }
+
+  pub fn stats(&self) -> Stats {
+    Stats {
+      threads: self.threads,
+      lanes_per_thread: self.shared.lanes,
+      queued: self.shared.queued.load(Relaxed),
+      running: self.shared.running.load(Relaxed),
+      completed: self.shared.completed.load(Relaxed),
+    }
   }
 
   pub fn submit(&self, job: Job) {
@@ -100,14 +125,16 @@ impl Shared {
       } else {
         Vec::new()
       };
+      self.running.fetch_add(admitted.len(), Relaxed);
       for job in admitted {
         lanes.push(Lane::new(&job.input));
         done.push(job.done);
       }
 
       if catch_unwind(AssertUnwindSafe(|| kernel::step(&mut lanes))).is_err() {
+        self.running.fetch_sub(lanes.len(), Relaxed);
         lanes.clear();
-        done.drain(..).for_each(|d| settle(d, Err(Panicked)));
+        done.drain(..).for_each(|d| self.settle(d, Err(Panicked)));
         continue;
       }
 
@@ -116,7 +143,8 @@ impl Shared {
         if lanes[i].is_done() {
           let lane = lanes.swap_remove(i);
           let outcome = catch_unwind(AssertUnwindSafe(|| lane.output())).map_err(|_| Panicked);
-          settle(done.swap_remove(i), outcome);
+          self.running.fetch_sub(1, Relaxed);
+          self.settle(done.swap_remove(i), outcome);
         } else {
           i += 1;
         }
@@ -152,16 +180,18 @@ impl Shared {
     jobs
   }
 
+  /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
+  fn settle(&self, done: Done, outcome: Outcome) {
+    self.completed.fetch_add(1, Relaxed);
+    let _ = catch_unwind(AssertUnwindSafe(|| done(outcome)));
+  }
+
   fn pop(queue: &mut VecDeque<Job>, n: usize) -> Vec<Job> {
     let n = n.min(queue.len());
     queue.drain(..n).collect()
   }
 }
 
-/// A panic in a completion must not take the pool thread (and every lane on it) down with it.
-fn settle(done: Done, outcome: Outcome) {
-  let _ = catch_unwind(AssertUnwindSafe(|| done(outcome)));
-}
 
 #[derive(Debug)]
 pub enum PoolError {
