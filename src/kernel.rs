@@ -15,10 +15,11 @@ use zeroize::Zeroize;
 
 include!(concat!(env!("OUT_DIR"), "/blowfish_init.rs"));
 
-/// The most hashes one thread interleaves. Chosen by `bench/lanes.rs`: on the 2-core EPYC we measure
-/// on, 4 lanes took ~1.1x one lane's time per step (so ~3.6x the throughput), and more lanes added
-/// little while making every hash in the batch slower.
-pub const MAX_LANES: usize = 4;
+/// The most hashes one thread interleaves. Chosen with `bench/lanes.rs` on the 2-core EPYC we build
+/// on (cost 10, one thread): one lane 63 ms; 4 lanes 88 ms a batch (2.9x one lane's throughput);
+/// 6 lanes 113–115 ms (3.3–3.6x); 7 and 8 lanes less than 6, as registers run out and spills grow.
+/// A thread only runs several lanes when jobs are waiting, so a lone hash never pays for the batch.
+pub const MAX_LANES: usize = 6;
 
 /// bcrypt's fixed plaintext, "OrpheanBeholderScryDoubt", as big-endian words.
 const CTEXT: [u32; 6] = [
@@ -121,6 +122,8 @@ pub fn step(lanes: &mut [Lane]) {
     2 => step_lanes::<2>(lanes.try_into().unwrap()),
     3 => step_lanes::<3>(lanes.try_into().unwrap()),
     4 => step_lanes::<4>(lanes.try_into().unwrap()),
+    5 => step_lanes::<5>(lanes.try_into().unwrap()),
+    6 => step_lanes::<6>(lanes.try_into().unwrap()),
     n => panic!("{n} lanes; the kernel runs 1..={MAX_LANES}"),
   }
 }
@@ -143,20 +146,36 @@ fn f(s: &[[u32; 256]; 4], x: u32) -> u32 {
   (a.wrapping_add(b) ^ c).wrapping_add(d)
 }
 
-/// Blowfish-encrypts one block per lane, rounds interleaved across lanes.
+/// Blowfish-encrypts one block per lane, rounds interleaved across lanes. The 16 rounds are written
+/// out so that P-array offsets are constants and no loop counter competes for registers.
 #[inline(always)]
 fn encrypt<const K: usize>(st: [&State; K], l: &mut [u32; K], r: &mut [u32; K]) {
+  macro_rules! round {
+    ($x:ident, $y:ident, $i:expr) => {
+      for k in 0..K {
+        $y[k] ^= f(&st[k].s, $x[k]) ^ st[k].p[$i];
+      }
+    };
+  }
   for k in 0..K {
     l[k] ^= st[k].p[0];
   }
-  for i in (1..17).step_by(2) {
-    for k in 0..K {
-      r[k] ^= f(&st[k].s, l[k]) ^ st[k].p[i];
-    }
-    for k in 0..K {
-      l[k] ^= f(&st[k].s, r[k]) ^ st[k].p[i + 1];
-    }
-  }
+  round!(l, r, 1);
+  round!(r, l, 2);
+  round!(l, r, 3);
+  round!(r, l, 4);
+  round!(l, r, 5);
+  round!(r, l, 6);
+  round!(l, r, 7);
+  round!(r, l, 8);
+  round!(l, r, 9);
+  round!(r, l, 10);
+  round!(l, r, 11);
+  round!(r, l, 12);
+  round!(l, r, 13);
+  round!(r, l, 14);
+  round!(l, r, 15);
+  round!(r, l, 16);
   for k in 0..K {
     let t = l[k];
     l[k] = r[k] ^ st[k].p[17];

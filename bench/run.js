@@ -1,0 +1,152 @@
+'use strict'
+
+// bcrypt-offload against bcrypt, @node-rs/bcrypt and bcryptjs, in one process on one machine.
+//   npm run bench                 (BENCH_RUNS=5 for more runs; BENCH_QUICK=1 for a smoke run)
+// Each figure is the median of several runs, contenders interleaved run by run so that machine
+// noise falls on all of them alike. Every contender's output is checked equal before any timing.
+// Writes the tables to stdout and to bench/results/latest.md.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { performance } = require('node:perf_hooks')
+
+const ours = require('..')
+const cBcrypt = require('bcrypt')
+const nodeRs = require('@node-rs/bcrypt')
+const bcryptjs = require('bcryptjs')
+
+const QUICK = Boolean(process.env.BENCH_QUICK)
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3))
+const IN_FLIGHT = 64
+
+const OURS = 'bcrypt-offload'
+const contenders = {
+  [OURS]: { hashSync: ours.hashSync, hash: ours.hash, compare: ours.compare },
+  bcrypt: { hashSync: cBcrypt.hashSync, hash: cBcrypt.hash, compare: cBcrypt.compare },
+  '@node-rs/bcrypt': {
+    hashSync: (p, salt) => nodeRs.hashSync(p, { salt }),
+    hash: (p, salt) => nodeRs.hash(p, { salt }),
+    compare: nodeRs.verify,
+  },
+  bcryptjs: { hashSync: bcryptjs.hashSync, hash: bcryptjs.hash, compare: bcryptjs.compare },
+}
+const names = Object.keys(contenders)
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]
+
+function checkAgreement() {
+  for (const cost of [4, 10]) {
+    const salt = ours.genSaltSync(cost)
+    for (const password of ['', 'password', 'pässwörd ✓', 'x'.repeat(100)]) {
+      const answers = names.map((n) => contenders[n].hashSync(password, salt))
+      if (new Set(answers).size !== 1) throw new Error(`contenders disagree on ${JSON.stringify(password)}: ${answers}`)
+    }
+  }
+}
+
+// Runs `measure(name)` RUNS times per contender, interleaved; returns name → median.
+async function interleaved(measure, only = names) {
+  const samples = Object.fromEntries(only.map((n) => [n, []]))
+  for (let r = 0; r < RUNS; r++) {
+    for (const n of only) samples[n].push(await measure(n))
+  }
+  return Object.fromEntries(only.map((n) => [n, median(samples[n])]))
+}
+
+async function latency(cost, kind) {
+  const salt = ours.genSaltSync(cost)
+  return interleaved(async (n) => {
+    const t = performance.now()
+    if (kind === 'sync') contenders[n].hashSync('correct horse', salt)
+    else await contenders[n].hash('correct horse', salt)
+    return performance.now() - t
+  })
+}
+
+async function throughput(cost, op) {
+  const salt = ours.genSaltSync(cost)
+  const stored = ours.hashSync('password 0', salt)
+  return interleaved(async (n) => {
+    const c = contenders[n]
+    const t = performance.now()
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, (_, i) => (op === 'hash' ? c.hash(`password ${i}`, salt) : c.compare(`password ${i}`, stored))),
+    )
+    return (IN_FLIGHT * 1000) / (performance.now() - t)
+  })
+}
+
+// fs.readFile of a small file, back to back, while `inFlight` hashes run: the p99 of its latency.
+async function readFileWhileBusy(cost, inFlight) {
+  const salt = ours.genSaltSync(cost)
+  return interleaved(async (n) => {
+    const c = contenders[n]
+    let busy = true
+    const work = Promise.all(Array.from({ length: inFlight }, (_, i) => c.hash(`password ${i}`, salt))).finally(() => {
+      busy = false
+    })
+    const reads = []
+    while (busy) {
+      const t = performance.now()
+      await fs.promises.readFile(__filename)
+      reads.push(performance.now() - t)
+    }
+    await work
+    return percentile(reads, 99)
+  })
+}
+
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+
+// One row per contender; `better` says whether higher or lower is better, for the ratio column.
+function table(title, unit, results, better) {
+  const peers = names.filter((n) => n !== OURS && n in results)
+  const best = better === 'higher' ? Math.max(...peers.map((n) => results[n])) : Math.min(...peers.map((n) => results[n]))
+  const lines = [`### ${title}`, '', `| contender | ${unit} | vs best peer |`, '|---|---:|---:|']
+  for (const n of names.filter((x) => x in results)) {
+    const ratio = better === 'higher' ? results[n] / best : best / results[n]
+    lines.push(`| ${n} | ${fmt(results[n])} | ${ratio.toFixed(2)}x |`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+async function main() {
+  checkAgreement()
+  const header = [
+    `# bench/run.js — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `${os.cpus()[0].model}, ${os.availableParallelism()} cores; Node ${process.version}; ` +
+      `pool ${ours.stats().threads} threads × ${ours.stats().lanesPerThread} lanes; libuv threadpool ${process.env.UV_THREADPOOL_SIZE ?? 4}; ` +
+      `median of ${RUNS} runs. "vs best peer": how many times better than the best of the other three (>1 is better).`,
+    '',
+  ].join('\n')
+  const sections = [header]
+  const emit = (s) => {
+    sections.push(s)
+    console.log(s)
+  }
+  console.log(header)
+  for (const cost of QUICK ? [4] : [10, 12]) {
+    emit(table(`One hash at a time, cost ${cost}, sync`, 'ms', await latency(cost, 'sync'), 'lower'))
+    emit(table(`One hash at a time, cost ${cost}, lone awaited async call`, 'ms', await latency(cost, 'async'), 'lower'))
+  }
+  for (const cost of QUICK ? [4] : [4, 10]) {
+    for (const op of ['hash', 'compare']) {
+      emit(table(`Async ${op} throughput, ${IN_FLIGHT} in flight, cost ${cost}`, op === 'hash' ? 'hashes/s' : 'compares/s', await throughput(cost, op), 'higher'))
+    }
+  }
+  const busyCost = QUICK ? 4 : 10
+  emit(table(`fs.readFile p99 while 32 hashes at cost ${busyCost} are in flight`, 'ms', await readFileWhileBusy(busyCost, 32), 'lower'))
+  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true })
+  fs.writeFileSync(path.join(__dirname, 'results', QUICK ? 'quick.md' : 'latest.md'), sections.join('\n'))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
