@@ -62,7 +62,11 @@ fn arctan_inverse(x: u32, scale: u32, limbs: usize) -> Vec<u32> {
     if term.iter().all(|&l| l == 0) {
       return sum;
     }
-    sum = if k % 2 == 1 { sub(&sum, &term) } else { add(&sum, &term) };
+    sum = if k % 2 == 1 {
+      sub(&sum, &term)
+    } else {
+      add(&sum, &term)
+    };
     k += 1;
   }
 }

@@ -7,7 +7,11 @@ use bcrypt_offload::kernel::{self, Lane, MAX_LANES};
 
 fn main() {
   let cost = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
-  let setting = Setting { minor: Minor::B, cost, salt: [7; 16] };
+  let setting = Setting {
+    minor: Minor::B,
+    cost,
+    salt: [7; 16],
+  };
   let expected = setting.hash_string(&kernel::hash_one(&setting.input(b"password")));
   println!("cost {cost}, one thread; median of 7 runs");
   println!("lanes  batch ms  per-hash ms  throughput vs 1 lane");
@@ -23,7 +27,10 @@ fn main() {
         }
         let out: Vec<_> = lanes.iter().map(|l| setting.hash_string(&l.output())).collect();
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        assert!(out.iter().all(|h| *h == expected), "lane output differs from one-lane output");
+        assert!(
+          out.iter().all(|h| *h == expected),
+          "lane output differs from one-lane output"
+        );
         ms
       })
       .collect();
@@ -32,6 +39,10 @@ fn main() {
     if k == 1 {
       one_lane = ms;
     }
-    println!("{k:>5}  {ms:>8.1}  {:>11.1}  {:>6.2}x", ms / k as f64, one_lane * k as f64 / ms);
+    println!(
+      "{k:>5}  {ms:>8.1}  {:>11.1}  {:>6.2}x",
+      ms / k as f64,
+      one_lane * k as f64 / ms
+    );
   }
 }

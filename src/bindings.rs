@@ -48,11 +48,18 @@ fn pool(env: &Env) -> Result<&'static pool::Pool> {
 fn pool_error(env: &Env, e: pool::PoolError) -> Error {
   let msg = e.to_string();
   let (code, thrown) = match e {
-    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => ("ERR_OUT_OF_RANGE", env.throw_range_error(&msg, Some("ERR_OUT_OF_RANGE"))),
-    pool::PoolError::AlreadyStarted { .. } => {
-      ("ERR_BCRYPT_POOL_STARTED", env.throw_error(&msg, Some("ERR_BCRYPT_POOL_STARTED")))
-    }
-    pool::PoolError::Spawn(_) => ("ERR_BCRYPT_POOL_SPAWN", env.throw_error(&msg, Some("ERR_BCRYPT_POOL_SPAWN"))),
+    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => (
+      "ERR_OUT_OF_RANGE",
+      env.throw_range_error(&msg, Some("ERR_OUT_OF_RANGE")),
+    ),
+    pool::PoolError::AlreadyStarted { .. } => (
+      "ERR_BCRYPT_POOL_STARTED",
+      env.throw_error(&msg, Some("ERR_BCRYPT_POOL_STARTED")),
+    ),
+    pool::PoolError::Spawn(_) => (
+      "ERR_BCRYPT_POOL_SPAWN",
+      env.throw_error(&msg, Some("ERR_BCRYPT_POOL_SPAWN")),
+    ),
   };
   match thrown {
     Ok(()) => Error::from_status(Status::PendingException),
@@ -94,13 +101,21 @@ pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -
     (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
       Ok(format::encode_salt(minor, cost, seed))
     }
-    _ => Err(type_error(env, "ERR_INVALID_ARG_VALUE", "encodeSalt: minor 'a'|'b', cost 4-31, 16-byte seed")),
+    _ => Err(type_error(
+      env,
+      "ERR_INVALID_ARG_VALUE",
+      "encodeSalt: minor 'a'|'b', cost 4-31, 16-byte seed",
+    )),
   }
 }
 
 /// bcrypt of `password` under `salt`, computed on the calling thread.
 #[napi(catch_unwind)]
-pub fn hash_sync(env: &Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, salt: String) -> Result<String> {
+pub fn hash_sync(
+  env: &Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  salt: String,
+) -> Result<String> {
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
   Ok(setting.hash_string(&kernel::hash_one(&input)))
@@ -108,7 +123,11 @@ pub fn hash_sync(env: &Env, #[napi(ts_arg_type = "string | Uint8Array")] passwor
 
 /// bcrypt of `password` under `salt`, computed on the pool.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-pub fn hash<'env>(env: &'env Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, salt: String) -> Result<Object<'env>> {
+pub fn hash<'env>(
+  env: &'env Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  salt: String,
+) -> Result<Object<'env>> {
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
   submit(env, input, move |ctext| setting.hash_string(&ctext))
@@ -129,14 +148,20 @@ pub fn compare_sync(#[napi(ts_arg_type = "string | Uint8Array")] password: Passw
 /// Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
 /// well-formed hash resolves `false` without queueing anything.
 #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
-pub fn compare<'env>(env: &'env Env, #[napi(ts_arg_type = "string | Uint8Array")] password: Password, hash: String) -> Result<Object<'env>> {
+pub fn compare<'env>(
+  env: &'env Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  hash: String,
+) -> Result<Object<'env>> {
   let Some(setting) = format::verify_setting(&hash) else {
     let (deferred, promise) = env.create_deferred::<bool, Resolver<bool>>()?;
     deferred.resolve(Box::new(|_| Ok(false)));
     return Ok(promise);
   };
   let input = input_for(&setting, password);
-  submit(env, input, move |ctext| format::verify_result(&setting, &hash, &ctext))
+  submit(env, input, move |ctext| {
+    format::verify_result(&setting, &hash, &ctext)
+  })
 }
 
 /// The cost recorded in a hash, read as `bcrypt` reads it.
@@ -178,4 +203,3 @@ pub fn pool_stats(env: &Env) -> Result<PoolStats> {
     completed: s.completed as f64,
   })
 }
-

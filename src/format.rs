@@ -95,7 +95,11 @@ impl Setting {
     for (w, chunk) in salt.iter_mut().zip(self.salt.chunks_exact(4)) {
       *w = u32::from_be_bytes(chunk.try_into().unwrap());
     }
-    Input { key: key_words(self.minor, password), salt, cost: self.cost }
+    Input {
+      key: key_words(self.minor, password),
+      salt,
+      cost: self.cost,
+    }
   }
 
   /// The full hash string for a finished computation.
@@ -142,7 +146,10 @@ fn constant_time_eq(candidate: &[u8], stored: &[u8]) -> bool {
   if candidate.len() != stored.len() {
     return false;
   }
-  let diff = candidate.iter().zip(stored).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+  let diff = candidate
+    .iter()
+    .zip(stored)
+    .fold(0u8, |acc, (a, b)| acc | (a ^ b));
   std::hint::black_box(diff) == 0
 }
 
@@ -176,7 +183,12 @@ pub fn get_rounds(hash: &str) -> Option<u32> {
 
 /// The salt for `genSalt`: 16 random bytes under the given minor and cost.
 pub fn encode_salt(minor: Minor, cost: u32, seed: &[u8; 16]) -> String {
-  Setting { minor, cost, salt: *seed }.encode()
+  Setting {
+    minor,
+    cost,
+    salt: *seed,
+  }
+  .encode()
 }
 
 fn encode_base64(data: &[u8], out: &mut String) {
@@ -230,7 +242,10 @@ mod tests {
     assert_eq!(s.encode(), "$2a$05$CCCCCCCCCCCCCCCCCCCCCe");
     let (s, _) = Setting::parse("$2b$31$......................junk").unwrap();
     assert_eq!((s.minor, s.cost, s.salt), (Minor::B, 31, [0; 16]));
-    assert_eq!(Setting::parse("$2$04$......................").unwrap().0.minor, Minor::None);
+    assert_eq!(
+      Setting::parse("$2$04$......................").unwrap().0.minor,
+      Minor::None
+    );
   }
 
   #[test]

@@ -190,7 +190,11 @@ fn step_lanes<const K: usize>(lanes: &mut [Lane; K]) {
   for k in 0..K {
     let lane = &lanes[k];
     debug_assert!(!lane.is_done());
-    key[k] = if lane.step % 2 == 0 && lane.step != 0 { lane.salt_key } else { lane.key };
+    key[k] = if lane.step.is_multiple_of(2) && lane.step != 0 {
+      lane.salt_key
+    } else {
+      lane.key
+    };
     if lane.step == 0 {
       salt[k] = lane.salt;
     }
@@ -262,7 +266,11 @@ mod tests {
   fn blowfish_zero_key_vector() {
     // Eric Young's Blowfish ECB vectors: key 00…00, plaintext 00…00 → 4EF997456198DD78.
     // With an all-zero key and no salt, one ExpandKey is exactly the standard Blowfish key setup.
-    let input = Input { key: [0; 18], salt: [0; 4], cost: 4 };
+    let input = Input {
+      key: [0; 18],
+      salt: [0; 4],
+      cost: 4,
+    };
     let mut lane = Lane::new(&input);
     step(std::array::from_mut(&mut lane));
     let (mut l, mut r) = ([0u32], [0u32]);

@@ -5,15 +5,27 @@ use bcrypt_offload::kernel::{self, Lane, MAX_LANES};
 use proptest::prelude::*;
 
 fn reference(password: &[u8], cost: u32, salt: [u8; 16]) -> String {
-  bcrypt::hash_with_salt(password, cost, salt).unwrap().format_for_version(bcrypt::Version::TwoB)
+  bcrypt::hash_with_salt(password, cost, salt)
+    .unwrap()
+    .format_for_version(bcrypt::Version::TwoB)
 }
 
 /// Runs `jobs` through the multi-lane kernel together, as a pool thread would with that many lanes.
 fn run_lanes(jobs: &[(Vec<u8>, u32, [u8; 16])]) -> Vec<String> {
-  let settings: Vec<Setting> =
-    jobs.iter().map(|(_, cost, salt)| Setting { minor: Minor::B, cost: *cost, salt: *salt }).collect();
-  let mut lanes: Vec<(usize, Lane)> =
-    jobs.iter().zip(&settings).enumerate().map(|(i, ((p, _, _), s))| (i, Lane::new(&s.input(p)))).collect();
+  let settings: Vec<Setting> = jobs
+    .iter()
+    .map(|(_, cost, salt)| Setting {
+      minor: Minor::B,
+      cost: *cost,
+      salt: *salt,
+    })
+    .collect();
+  let mut lanes: Vec<(usize, Lane)> = jobs
+    .iter()
+    .zip(&settings)
+    .enumerate()
+    .map(|(i, ((p, _, _), s))| (i, Lane::new(&s.input(p))))
+    .collect();
   let mut out = vec![String::new(); jobs.len()];
   while !lanes.is_empty() {
     let mut batch: Vec<Lane> = Vec::new();
@@ -35,7 +47,11 @@ fn run_lanes(jobs: &[(Vec<u8>, u32, [u8; 16])]) -> Vec<String> {
 }
 
 fn job() -> impl Strategy<Value = (Vec<u8>, u32, [u8; 16])> {
-  (proptest::collection::vec(any::<u8>(), 0..=100), 4u32..=8, any::<[u8; 16]>())
+  (
+    proptest::collection::vec(any::<u8>(), 0..=100),
+    4u32..=8,
+    any::<[u8; 16]>(),
+  )
 }
 
 proptest! {
