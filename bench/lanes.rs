@@ -1,5 +1,6 @@
-//! How the kernel's throughput grows with lanes: K hashes at cost 10 run together on one thread.
-//! `cargo bench --bench lanes` (or `npm run bench:lanes`). Prints the median of 7 runs per K.
+//! How the kernel's throughput grows with lanes: K hashes at cost 10 run together on one thread;
+//! and one lane against the `bcrypt` crate (the kernel of @node-rs/bcrypt), run alternately so that
+//! the machine's drift falls on both. `cargo bench --bench lanes [cost]` (or `npm run bench:lanes`).
 use std::time::Instant;
 
 use bcrypt_offload::format::{Minor, Setting};
@@ -13,6 +14,25 @@ fn main() {
     salt: [7; 16],
   };
   let expected = setting.hash_string(&kernel::hash_one(&setting.input(b"password")));
+  let mut ratios: Vec<f64> = (0..9)
+    .map(|_| {
+      let t = Instant::now();
+      let ours = setting.hash_string(&kernel::hash_one(&setting.input(b"password")));
+      let ours_ms = t.elapsed().as_secs_f64();
+      let t = Instant::now();
+      let theirs = bcrypt::hash_with_salt(b"password", cost, setting.salt)
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoB);
+      let theirs_ms = t.elapsed().as_secs_f64();
+      assert_eq!(ours, theirs);
+      ours_ms / theirs_ms
+    })
+    .collect();
+  ratios.sort_by(f64::total_cmp);
+  println!(
+    "one lane / bcrypt crate, time ratio, median of 9 alternating pairs: {:.3}",
+    ratios[4]
+  );
   println!("cost {cost}, one thread; median of 7 runs");
   println!("lanes  batch ms  per-hash ms  throughput vs 1 lane");
   let mut one_lane = 0.0;

@@ -16,9 +16,11 @@ use zeroize::Zeroize;
 include!(concat!(env!("OUT_DIR"), "/blowfish_init.rs"));
 
 /// The most hashes one thread interleaves. Chosen with `bench/lanes.rs` on the 2-core EPYC we build
-/// on (cost 10, one thread): one lane 63 ms; 4 lanes 88 ms a batch (2.9x one lane's throughput);
-/// 6 lanes 113–115 ms (3.3–3.6x); 7 and 8 lanes less than 6, as registers run out and spills grow.
-/// A thread only runs several lanes when jobs are waiting, so a lone hash never pays for the batch.
+/// on (cost 10, one thread, three runs): one lane 58 ms; 4 lanes 80–81 ms a batch (2.9x one lane's
+/// throughput); 6 lanes 113 ms (3.1x). An earlier build measured 7 and 8 lanes below 6, as registers
+/// run out. This machine is shared: in noisy minutes every figure above 1 lane drops, 6 lanes most
+/// (its 25 KB of state nearly fills a 32 KB L1). A thread only runs several lanes when jobs are
+/// waiting, so a lone hash never pays for the batch.
 pub const MAX_LANES: usize = 6;
 
 /// bcrypt's fixed plaintext, "OrpheanBeholderScryDoubt", as big-endian words.
@@ -137,6 +139,20 @@ pub fn hash_one(input: &Input) -> [u8; 23] {
   lane.output()
 }
 
+/// Returns `x` unchanged, in a way the optimiser cannot look through. Without it LLVM reassociates
+/// `(y ^ P[i]) ^ F(x)` into `(F(x) ^ P[i]) ^ y`, which puts two XORs instead of one after F on the
+/// round's critical path: 1 of ~12 cycles a round. Measured with bench/lanes.rs: one lane's time
+/// against the `bcrypt` crate's went from 0.93 to 0.87, and 4 lanes' batch from 89 to 81 ms. With
+/// 5 and 6 lanes, which are bound by instruction throughput rather than latency, the pinned order
+/// cost registers instead (6 lanes: 113 ms without, 130 ms with), so they go without.
+#[inline(always)]
+fn settled(mut x: u32) -> u32 {
+  // SAFETY: an empty template: no instruction, no memory, no flags; only the register's value
+  // passes through, unknown to the optimiser.
+  unsafe { core::arch::asm!("/* {0:e} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags)) };
+  x
+}
+
 #[inline(always)]
 fn f(s: &[[u32; 256]; 4], x: u32) -> u32 {
   let a = s[0][(x >> 24) as usize];
@@ -153,7 +169,9 @@ fn encrypt<const K: usize>(st: [&State; K], l: &mut [u32; K], r: &mut [u32; K]) 
   macro_rules! round {
     ($x:ident, $y:ident, $i:expr) => {
       for k in 0..K {
-        $y[k] ^= f(&st[k].s, $x[k]) ^ st[k].p[$i];
+        let yp = $y[k] ^ st[k].p[$i];
+        // See `settled` for why only up to 4 lanes.
+        $y[k] = if K <= 4 { settled(yp) } else { yp } ^ f(&st[k].s, $x[k]);
       }
     };
   }
