@@ -9,17 +9,38 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A flag JS sets to drop a queued or running job (see `index.js`, `AbortSignal`). */
+export declare class Cancellation {
+  constructor()
+  /** Drops the job: from the queue if it waits, from its lane at the next step if it runs. */
+  cancel(): void
+}
+
 /**
  * Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
  * well-formed hash resolves `false` without queueing anything.
  */
-export declare function compare(password: string | Uint8Array, hash: string): Promise<boolean>
+export declare function compare(password: string | Uint8Array, hash: string, cancel?: Cancellation | undefined | null): Promise<boolean>
 
 /** Whether `password` matches the stored `hash`, computed on the calling thread. */
 export declare function compareSync(password: string | Uint8Array, hash: string): boolean
 
+/** Bounds the pool's queue (`null`: no bound). Takes effect at once, started pool or not. */
+export declare function configureMaxQueue(maxQueue?: number | undefined | null): void
+
 /** Sets the pool's thread count; only before the first async call, unless it is the same count. */
 export declare function configureThreads(threads: number): void
+
+/**
+ * A histogram of durations: `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound
+ * before); the last count is for everything above the last bound.
+ */
+export interface DurationHistogram {
+  bucketsMs: Array<number>
+  counts: Array<number>
+  count: number
+  sumMs: number
+}
 
 /** A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes. */
 export declare function encodeSalt(minor: string, cost: number, seed: Uint8Array): string
@@ -28,7 +49,17 @@ export declare function encodeSalt(minor: string, cost: number, seed: Uint8Array
 export declare function getRounds(hash: string): number
 
 /** bcrypt of `password` under `salt`, computed on the pool. */
-export declare function hash(password: string | Uint8Array, salt: string): Promise<string>
+export declare function hash(password: string | Uint8Array, salt: string, cancel?: Cancellation | undefined | null): Promise<string>
+
+/** The minor version and cost of a complete, well-formed hash; `null` for anything else. */
+export declare function hashInfo(hash: string): HashInfo | null
+
+/** What a well-formed hash was made with. */
+export interface HashInfo {
+  /** `""` for `$2$`, else `"a"`, `"b"` or `"y"`. */
+  minor: string
+  cost: number
+}
 
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
 export declare function hashSync(password: string | Uint8Array, salt: string): string
@@ -46,6 +77,16 @@ export interface PoolStats {
   queued: number
   /** Jobs in a lane now. */
   running: number
-  /** Jobs finished since the process started. */
+  /** Jobs computed since the process started. */
   completed: number
+  /** Calls refused because the queue was full. */
+  rejected: number
+  /** Jobs dropped because their signal aborted. */
+  cancelled: number
+  /** The queue's bound; `null` when there is none. */
+  maxQueue?: number
+  /** Time from the call to a lane. */
+  queueWait: DurationHistogram
+  /** Time in a lane. */
+  compute: DurationHistogram
 }

@@ -835,11 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Cancellation = nativeBinding.Cancellation
 module.exports.compare = nativeBinding.compare
 module.exports.compareSync = nativeBinding.compareSync
+module.exports.configureMaxQueue = nativeBinding.configureMaxQueue
 module.exports.configureThreads = nativeBinding.configureThreads
 module.exports.encodeSalt = nativeBinding.encodeSalt
 module.exports.getRounds = nativeBinding.getRounds
 module.exports.hash = nativeBinding.hash
+module.exports.hashInfo = nativeBinding.hashInfo
 module.exports.hashSync = nativeBinding.hashSync
 module.exports.poolStats = nativeBinding.poolStats

@@ -14,6 +14,32 @@ export type Minor = 'a' | 'b'
 export interface ConfigureOptions {
   /** Pool threads; 1–1024. Default: the process's available parallelism, or `BCRYPT_OFFLOAD_THREADS`. */
   threads?: number
+  /**
+   * The most calls that may wait for a lane; more are refused at once with `ERR_BCRYPT_QUEUE_FULL`.
+   * `Infinity` or `null` (the default, as bcrypt): no bound.
+   */
+  maxQueue?: number | null
+}
+
+/** Options of the asynchronous `hash` and `compare`, after bcrypt's arguments. */
+export interface AsyncOptions {
+  /** Aborting drops the job (queued or running) and rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+export interface RehashOptions {
+  /** The cost hashes should have; default 10. */
+  rounds?: number
+  /** The minor version hashes should have; default `'b'`. */
+  minor?: Minor
+}
+
+/** `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound before); the last count is the rest. */
+export interface DurationHistogram {
+  bucketsMs: number[]
+  counts: number[]
+  count: number
+  sumMs: number
 }
 
 export interface PoolStats {
@@ -25,8 +51,25 @@ export interface PoolStats {
   queued: number
   /** Jobs in a lane now. */
   running: number
-  /** Jobs finished since the process started. */
+  /** Jobs computed since the process started. */
   completed: number
+  /** Calls refused because the queue was full. */
+  rejected: number
+  /** Jobs dropped because their signal aborted. */
+  cancelled: number
+  /** The queue's bound (`Infinity`: none). */
+  maxQueue: number
+  /** Time from the call to a lane. */
+  queueWait: DurationHistogram
+  /** Time in a lane. */
+  compute: DurationHistogram
+}
+
+/** What the promise forms reject with when their signal aborts; `cause` is the signal's reason. */
+export declare class AbortError extends Error {
+  constructor(reason?: unknown)
+  name: 'AbortError'
+  code: 'ABORT_ERR'
 }
 
 /** A salt: `$2b$` + two-digit cost + 22 random characters. `rounds` defaults to 10, clamped to 4–31. */
@@ -39,14 +82,16 @@ export declare function genSalt(rounds: number | undefined, minor: Minor | undef
 /** The bcrypt hash of `data`; `saltOrRounds` is a salt (or a whole hash) or a cost for a new salt. */
 export declare function hashSync(data: Data, saltOrRounds: string | number): string
 /** As `hashSync`, computed on the package's own thread pool. */
-export declare function hash(data: Data, saltOrRounds: string | number): Promise<string>
+export declare function hash(data: Data, saltOrRounds: string | number, options?: AsyncOptions): Promise<string>
 export declare function hash(data: Data, saltOrRounds: string | number, callback: Callback<string>): void
+export declare function hash(data: Data, saltOrRounds: string | number, options: AsyncOptions, callback: Callback<string>): void
 
 /** Whether `data` hashes to `encrypted` ($2a$, $2b$ or $2y$). A malformed `encrypted` gives false. */
 export declare function compareSync(data: Data, encrypted: string): boolean
 /** As `compareSync`, computed on the package's own thread pool. */
-export declare function compare(data: Data, encrypted: string): Promise<boolean>
+export declare function compare(data: Data, encrypted: string, options?: AsyncOptions): Promise<boolean>
 export declare function compare(data: Data, encrypted: string, callback: Callback<boolean>): void
+export declare function compare(data: Data, encrypted: string, options: AsyncOptions, callback: Callback<boolean>): void
 
 /** The cost recorded in a hash. Throws on a string that has none. */
 export declare function getRounds(encrypted: string): number
@@ -55,7 +100,14 @@ export declare function getSalt(encrypted: string): string
 /** Whether bcrypt ignores part of `password`: more than 72 bytes once UTF-8 encoded. */
 export declare function truncates(password: Data): boolean
 
-/** Sets the pool's size; only before the first asynchronous call (afterwards, only the same size). */
+/** Whether `encrypted` was made with other settings than `options` (or is not a hash): rehash it at login. */
+export declare function needsRehash(encrypted: string, options?: RehashOptions): boolean
+/** The cost whose hash takes about `targetMs` here, timed on the pool. */
+export declare function calibrate(targetMs: number): Promise<number>
+/** The cost whose hash takes about `targetMs` here, timed on the calling thread. */
+export declare function calibrateSync(targetMs: number): number
+
+/** Sets the pool's size (only before the first asynchronous call) and queue bound (any time). */
 export declare function configure(options: ConfigureOptions): void
 /** The pool's counters. Cheap: reads atomics only. */
 export declare function stats(): PoolStats
@@ -70,7 +122,11 @@ declare const bcrypt: {
   getRounds: typeof getRounds
   getSalt: typeof getSalt
   truncates: typeof truncates
+  needsRehash: typeof needsRehash
+  calibrate: typeof calibrate
+  calibrateSync: typeof calibrateSync
   configure: typeof configure
   stats: typeof stats
+  AbortError: typeof AbortError
 }
 export default bcrypt

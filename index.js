@@ -78,6 +78,48 @@ function deliver(cb, start) {
   promise.then((value) => callBack(cb, null, value), (err) => callBack(cb, err))
 }
 
+// As Node's own APIs reject when their signal aborts.
+class AbortError extends Error {
+  constructor(reason) {
+    super('The operation was aborted', { cause: reason })
+    this.name = 'AbortError'
+    this.code = 'ABORT_ERR'
+  }
+}
+
+// bcrypt's forms are (…, cb); ours add (…, options) and (…, options, cb). Returns [options, cb].
+function splitOptions(third, fourth) {
+  if (third !== null && typeof third === 'object') return [third, fourth]
+  return [undefined, third]
+}
+
+function signalOf(options) {
+  const signal = options?.signal
+  if (signal === undefined) return undefined
+  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw wrongType('options.signal must be an AbortSignal')
+  }
+  return signal
+}
+
+// Queues `run(cancellation)` on the pool, tied to `signal`: an aborted signal rejects before
+// queueing; an abort later drops the job (from the queue, or from its lane at the next step) and
+// rejects at once with an AbortError whose cause is the signal's reason.
+function cancellable(signal, run) {
+  if (!signal) return run(undefined)
+  if (signal.aborted) throw new AbortError(signal.reason)
+  const cancellation = new native.Cancellation()
+  const pending = run(cancellation)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      cancellation.cancel()
+      reject(new AbortError(signal.reason))
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 /**
  * A salt for `hash`: `$2b$` (or `$2a$` with minor 'a'), the cost, 22 characters of randomness.
  */
@@ -104,15 +146,18 @@ function hashSync(data, salt) {
   return native.hashSync(data, typeof salt === 'number' ? makeSalt(salt) : salt)
 }
 
-function hash(data, salt, cb) {
+function hash(data, salt, optionsOrCb, maybeCb) {
   // bcrypt reports a callback in the data or salt position to that callback.
   if (typeof data === 'function') return callBack(data, wrongType(MSG.hashTypes))
   if (typeof salt === 'function') return callBack(salt, wrongType(MSG.hashTypes))
+  const [options, cb] = splitOptions(optionsOrCb, maybeCb)
   if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
   return deliver(cb, () => {
     if (data == null || salt == null) throw missing(MSG.hashArgs)
     if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
-    return native.hash(data, typeof salt === 'number' ? makeSalt(salt) : salt)
+    const signal = signalOf(options)
+    const setting = typeof salt === 'number' ? makeSalt(salt) : salt
+    return cancellable(signal, (c) => native.hash(data, setting, c))
   })
 }
 
@@ -122,14 +167,16 @@ function compareSync(data, hash) {
   return native.compareSync(data, hash)
 }
 
-function compare(data, hash, cb) {
+function compare(data, hash, optionsOrCb, maybeCb) {
   if (typeof data === 'function') return callBack(data, missing(MSG.compareArgs))
   if (typeof hash === 'function') return callBack(hash, missing(MSG.compareArgs))
+  const [options, cb] = splitOptions(optionsOrCb, maybeCb)
   if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
   return deliver(cb, () => {
     if (data == null || hash == null) throw missing(MSG.compareArgs)
     if (!isData(data) || typeof hash !== 'string') throw wrongType(MSG.compareTypes)
-    return native.compare(data, hash)
+    const signal = signalOf(options)
+    return cancellable(signal, (c) => native.compare(data, hash, c))
   })
 }
 
@@ -154,23 +201,79 @@ function truncates(password) {
 }
 
 /**
- * Sets the pool's thread count. Takes effect only before the first asynchronous hash or compare;
- * afterwards only the count already running is accepted.
+ * Whether a stored hash was made with other settings than those given (defaults: 10 rounds, minor
+ * 'b'), so that it should be replaced after the next successful login. A string that is not a
+ * well-formed hash needs one too.
+ */
+function needsRehash(hash, options = {}) {
+  if (typeof hash !== 'string') throw wrongType('hash must be a string')
+  if (options === null || typeof options !== 'object') throw wrongType('options must be an object')
+  const info = native.hashInfo(hash)
+  return !info || info.cost !== costOf(options.rounds) || info.minor !== minorOf(options.minor)
+}
+
+function checkTarget(targetMs) {
+  if (typeof targetMs !== 'number' || !(targetMs > 0) || !Number.isFinite(targetMs)) {
+    throw fail(RangeError, 'ERR_OUT_OF_RANGE', 'targetMs must be a positive number of milliseconds')
+  }
+}
+
+// A cost-8 hash takes ~15 ms on today's servers: long enough to time, short enough not to matter.
+// Every cost above doubles the work, so the rest is arithmetic.
+const PROBE_COST = 8
+const costFor = (targetMs, probeMs) => Math.min(MAX_ROUNDS, Math.max(MIN_ROUNDS, PROBE_COST + Math.round(Math.log2(targetMs / probeMs))))
+
+/** The cost whose hash takes about `targetMs` on this machine, timed on the calling thread. */
+function calibrateSync(targetMs) {
+  checkTarget(targetMs)
+  const salt = makeSalt(PROBE_COST)
+  const times = [0, 1, 2].map(() => {
+    const t = process.hrtime.bigint()
+    native.hashSync('calibrate', salt)
+    return Number(process.hrtime.bigint() - t) / 1e6
+  })
+  return costFor(targetMs, times.sort((a, b) => a - b)[1])
+}
+
+/** The cost whose hash takes about `targetMs` on this machine, timed on the pool. */
+async function calibrate(targetMs) {
+  checkTarget(targetMs)
+  const salt = makeSalt(PROBE_COST)
+  const times = []
+  for (let i = 0; i < 3; i++) {
+    const t = process.hrtime.bigint()
+    await native.hash('calibrate', salt)
+    times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return costFor(targetMs, times.sort((a, b) => a - b)[1])
+}
+
+/**
+ * Sets the pool's size and queue bound. `threads` only before the first asynchronous call
+ * (afterwards only the count already running is accepted); `maxQueue` at any time.
  */
 function configure(options) {
   if (options === null || typeof options !== 'object') throw wrongType('options must be an object')
-  const { threads } = options
+  const { threads, maxQueue } = options
   if (threads !== undefined) {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw fail(RangeError, 'ERR_OUT_OF_RANGE', `threads must be a whole number from 1 to ${MAX_THREADS}`)
     }
     native.configureThreads(threads)
   }
+  if (maxQueue !== undefined) {
+    const unbounded = maxQueue === null || maxQueue === Infinity
+    if (!unbounded && (!Number.isInteger(maxQueue) || maxQueue < 0 || maxQueue > 2 ** 32 - 1)) {
+      throw fail(RangeError, 'ERR_OUT_OF_RANGE', 'maxQueue must be a whole number from 0 to 2^32-1, or Infinity')
+    }
+    native.configureMaxQueue(unbounded ? null : maxQueue)
+  }
 }
 
-/** The pool's counters: threads, lanesPerThread, queued, running, completed. */
+/** The pool's counters and the queue-wait and compute-time histograms. */
 function stats() {
-  return native.poolStats()
+  const s = native.poolStats()
+  return { ...s, maxQueue: s.maxQueue ?? Infinity }
 }
 
 module.exports = {
@@ -183,8 +286,12 @@ module.exports = {
   getRounds,
   getSalt,
   truncates,
+  needsRehash,
+  calibrate,
+  calibrateSync,
   configure,
   stats,
+  AbortError,
 }
 // For TypeScript's `import bcrypt from 'bcrypt-offload'` under CommonJS interop.
 module.exports.default = module.exports

@@ -12,6 +12,10 @@ export const {
   getRounds,
   getSalt,
   truncates,
+  needsRehash,
+  calibrate,
+  calibrateSync,
   configure,
   stats,
+  AbortError,
 } = bcrypt

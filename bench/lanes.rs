@@ -74,7 +74,11 @@ fn main() {
 fn pool_throughput(cost: u32) {
   let threads = std::thread::available_parallelism().map_or(1, usize::from);
   let pool = Pool::new(threads, MAX_LANES).unwrap();
-  let setting = Setting { minor: Minor::B, cost, salt: [7; 16] };
+  let setting = Setting {
+    minor: Minor::B,
+    cost,
+    salt: [7; 16],
+  };
   let mut rates: Vec<f64> = (0..5)
     .map(|_| {
       let (tx, rx) = std::sync::mpsc::channel();
@@ -82,7 +86,10 @@ fn pool_throughput(cost: u32) {
       for i in 0..64 {
         let tx = tx.clone();
         let input = setting.input(format!("password {i}").as_bytes());
-        pool.submit(Job { input, done: Box::new(move |out| tx.send(out.is_ok()).unwrap()) });
+        pool.submit(Job {
+          input,
+          done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
+        });
       }
       drop(tx);
       assert!(rx.iter().all(|ok| ok));
@@ -90,5 +97,8 @@ fn pool_throughput(cost: u32) {
     })
     .collect();
   rates.sort_by(f64::total_cmp);
-  println!("pool, {threads} threads, 64 jobs at cost {cost}: {:.1} hashes/s (median of 5)", rates[2]);
+  println!(
+    "pool, {threads} threads, 64 jobs at cost {cost}: {:.1} hashes/s (median of 5)",
+    rates[2]
+  );
 }

@@ -3,6 +3,9 @@
 //! Call forms, defaults and bcrypt's own argument checks live in `index.js`; what reaches these
 //! functions has the right JS types, and every input is copied before the function returns.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use zeroize::Zeroize;
@@ -27,9 +30,20 @@ fn input_for(setting: &Setting, password: Password) -> kernel::Input {
   }
 }
 
-/// Throws a `TypeError` carrying a Node-style `code`, for napi to pass through unchanged.
-fn type_error(env: &Env, code: &str, msg: &str) -> Error {
-  match env.throw_type_error(msg, Some(code)) {
+enum Kind {
+  Error,
+  TypeError,
+  RangeError,
+}
+
+/// Throws a JS error of `kind` carrying a Node-style `code`, for napi to pass through unchanged.
+fn throw(env: &Env, kind: Kind, code: &str, msg: &str) -> Error {
+  let thrown = match kind {
+    Kind::Error => env.throw_error(msg, Some(code)),
+    Kind::TypeError => env.throw_type_error(msg, Some(code)),
+    Kind::RangeError => env.throw_range_error(msg, Some(code)),
+  };
+  match thrown {
     Ok(()) => Error::from_status(Status::PendingException),
     Err(e) => e,
   }
@@ -38,7 +52,7 @@ fn type_error(env: &Env, code: &str, msg: &str) -> Error {
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
   Setting::parse(salt)
     .map(|(setting, _)| setting)
-    .ok_or_else(|| type_error(env, "ERR_INVALID_ARG_VALUE", INVALID_SALT))
+    .ok_or_else(|| throw(env, Kind::TypeError, "ERR_INVALID_ARG_VALUE", INVALID_SALT))
 }
 
 fn pool(env: &Env) -> Result<&'static pool::Pool> {
@@ -47,43 +61,67 @@ fn pool(env: &Env) -> Result<&'static pool::Pool> {
 
 fn pool_error(env: &Env, e: pool::PoolError) -> Error {
   let msg = e.to_string();
-  let (code, thrown) = match e {
-    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => (
-      "ERR_OUT_OF_RANGE",
-      env.throw_range_error(&msg, Some("ERR_OUT_OF_RANGE")),
-    ),
-    pool::PoolError::AlreadyStarted { .. } => (
-      "ERR_BCRYPT_POOL_STARTED",
-      env.throw_error(&msg, Some("ERR_BCRYPT_POOL_STARTED")),
-    ),
-    pool::PoolError::Spawn(_) => (
-      "ERR_BCRYPT_POOL_SPAWN",
-      env.throw_error(&msg, Some("ERR_BCRYPT_POOL_SPAWN")),
-    ),
-  };
-  match thrown {
-    Ok(()) => Error::from_status(Status::PendingException),
-    Err(_) => Error::new(Status::GenericFailure, format!("{code}: {msg}")),
+  match e {
+    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => {
+      throw(env, Kind::RangeError, "ERR_OUT_OF_RANGE", &msg)
+    }
+    pool::PoolError::AlreadyStarted { .. } => throw(env, Kind::Error, "ERR_BCRYPT_POOL_STARTED", &msg),
+    pool::PoolError::Spawn(_) => throw(env, Kind::Error, "ERR_BCRYPT_POOL_SPAWN", &msg),
+  }
+}
+
+/// A flag JS sets to drop a queued or running job (see `index.js`, `AbortSignal`).
+#[napi]
+pub struct Cancellation {
+  flag: Arc<AtomicBool>,
+}
+
+#[napi]
+impl Cancellation {
+  #[napi(constructor)]
+  #[allow(clippy::new_without_default)]
+  pub fn new() -> Self {
+    Cancellation {
+      flag: Arc::new(AtomicBool::new(false)),
+    }
+  }
+
+  /// Drops the job: from the queue if it waits, from its lane at the next step if it runs.
+  #[napi]
+  pub fn cancel(&self) {
+    self.flag.store(true, Relaxed);
   }
 }
 
 /// Queues one computation and returns its promise; `finish` turns the kernel's output into the
-/// value the promise resolves to, on the pool thread.
+/// value the promise resolves to, on the pool thread. A full queue throws before any promise
+/// exists, so that nothing is left to settle.
 fn submit<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   input: kernel::Input,
+  cancel: Option<&Cancellation>,
   finish: impl FnOnce([u8; 23]) -> T + Send + 'static,
 ) -> Result<Object<'env>> {
-  let pool = pool(env)?;
+  let place = pool(env)?.reserve().map_err(|full| {
+    let msg = format!(
+      "bcrypt-offload: {} jobs are already queued (maxQueue)",
+      full.max_queue
+    );
+    throw(env, Kind::Error, "ERR_BCRYPT_QUEUE_FULL", &msg)
+  })?;
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
-  pool.submit(pool::Job {
+  place.submit(pool::Job {
     input,
+    cancel: cancel.map(|c| c.flag.clone()),
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);
         deferred.resolve(Box::new(move |_| Ok(value)));
       }
-      Err(pool::Panicked) => deferred.reject(Error::new(
+      // index.js has already rejected its own promise with an AbortError; this one is only
+      // observed by that wrapper.
+      Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
+      Err(pool::Failure::Panicked) => deferred.reject(Error::new(
         Status::GenericFailure,
         "bcrypt-offload: internal error while hashing (a bug: please report it)",
       )),
@@ -101,8 +139,9 @@ pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -
     (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
       Ok(format::encode_salt(minor, cost, seed))
     }
-    _ => Err(type_error(
+    _ => Err(throw(
       env,
+      Kind::TypeError,
       "ERR_INVALID_ARG_VALUE",
       "encodeSalt: minor 'a'|'b', cost 4-31, 16-byte seed",
     )),
@@ -127,10 +166,11 @@ pub fn hash<'env>(
   env: &'env Env,
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
   salt: String,
+  cancel: Option<&Cancellation>,
 ) -> Result<Object<'env>> {
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
-  submit(env, input, move |ctext| setting.hash_string(&ctext))
+  submit(env, input, cancel, move |ctext| setting.hash_string(&ctext))
 }
 
 /// Whether `password` matches the stored `hash`, computed on the calling thread.
@@ -152,6 +192,7 @@ pub fn compare<'env>(
   env: &'env Env,
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
   hash: String,
+  cancel: Option<&Cancellation>,
 ) -> Result<Object<'env>> {
   let Some(setting) = format::verify_setting(&hash) else {
     let (deferred, promise) = env.create_deferred::<bool, Resolver<bool>>()?;
@@ -159,7 +200,7 @@ pub fn compare<'env>(
     return Ok(promise);
   };
   let input = input_for(&setting, password);
-  submit(env, input, move |ctext| {
+  submit(env, input, cancel, move |ctext| {
     format::verify_result(&setting, &hash, &ctext)
   })
 }
@@ -167,13 +208,64 @@ pub fn compare<'env>(
 /// The cost recorded in a hash, read as `bcrypt` reads it.
 #[napi(catch_unwind)]
 pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
-  format::get_rounds(&hash).ok_or_else(|| type_error(env, "ERR_INVALID_ARG_VALUE", "invalid hash provided"))
+  format::get_rounds(&hash).ok_or_else(|| {
+    throw(
+      env,
+      Kind::TypeError,
+      "ERR_INVALID_ARG_VALUE",
+      "invalid hash provided",
+    )
+  })
+}
+
+/// What a well-formed hash was made with.
+#[napi(object)]
+pub struct HashInfo {
+  /// `""` for `$2$`, else `"a"`, `"b"` or `"y"`.
+  pub minor: String,
+  pub cost: u32,
+}
+
+/// The minor version and cost of a complete, well-formed hash; `null` for anything else.
+#[napi(catch_unwind)]
+pub fn hash_info(hash: String) -> Option<HashInfo> {
+  format::verify_setting(&hash).map(|s| HashInfo {
+    minor: s.minor.letter().to_string(),
+    cost: s.cost,
+  })
 }
 
 /// Sets the pool's thread count; only before the first async call, unless it is the same count.
 #[napi(catch_unwind)]
 pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
   pool::configure(threads as usize).map_err(|e| pool_error(env, e))
+}
+
+/// Bounds the pool's queue (`null`: no bound). Takes effect at once, started pool or not.
+#[napi(catch_unwind)]
+pub fn configure_max_queue(max_queue: Option<u32>) {
+  pool::configure_max_queue(max_queue.map(|n| n as usize));
+}
+
+/// A histogram of durations: `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound
+/// before); the last count is for everything above the last bound.
+#[napi(object)]
+pub struct DurationHistogram {
+  pub buckets_ms: Vec<f64>,
+  pub counts: Vec<f64>,
+  pub count: f64,
+  pub sum_ms: f64,
+}
+
+impl From<pool::HistogramSnapshot> for DurationHistogram {
+  fn from(h: pool::HistogramSnapshot) -> Self {
+    DurationHistogram {
+      buckets_ms: pool::BUCKETS_MS.to_vec(),
+      count: h.counts.iter().sum::<u64>() as f64,
+      counts: h.counts.into_iter().map(|c| c as f64).collect(),
+      sum_ms: h.sum_ms,
+    }
+  }
 }
 
 /// What the pool is doing now.
@@ -187,8 +279,18 @@ pub struct PoolStats {
   pub queued: u32,
   /// Jobs in a lane now.
   pub running: u32,
-  /// Jobs finished since the process started.
+  /// Jobs computed since the process started.
   pub completed: f64,
+  /// Calls refused because the queue was full.
+  pub rejected: f64,
+  /// Jobs dropped because their signal aborted.
+  pub cancelled: f64,
+  /// The queue's bound; `null` when there is none.
+  pub max_queue: Option<u32>,
+  /// Time from the call to a lane.
+  pub queue_wait: DurationHistogram,
+  /// Time in a lane.
+  pub compute: DurationHistogram,
 }
 
 /// The pool's counters, starting the pool if needed. Reads atomics only: cheap enough per scrape.
@@ -201,5 +303,10 @@ pub fn pool_stats(env: &Env) -> Result<PoolStats> {
     queued: s.queued as u32,
     running: s.running as u32,
     completed: s.completed as f64,
+    rejected: s.rejected as f64,
+    cancelled: s.cancelled as f64,
+    max_queue: s.max_queue.map(|n| n as u32),
+    queue_wait: s.wait.into(),
+    compute: s.compute.into(),
   })
 }

@@ -40,6 +40,16 @@ impl Minor {
     }
   }
 
+  /// The letter after `$2` (`""` for `$2$`).
+  pub fn letter(self) -> &'static str {
+    match self {
+      Minor::None => "",
+      Minor::A => "a",
+      Minor::B => "b",
+      Minor::Y => "y",
+    }
+  }
+
   fn prefix(self) -> &'static str {
     match self {
       Minor::None => "$2$",

@@ -9,14 +9,24 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::kernel::{self, Input, Lane, MAX_LANES};
 
-/// The kernel's output, or the news that computing it panicked.
-pub type Outcome = Result<[u8; 23], Panicked>;
+/// Why a job has no output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+  /// Computing it panicked: a bug, reported instead of taking the process down.
+  Panicked,
+  /// Its cancellation flag was set before it finished; it was dropped from the queue or its lane.
+  Cancelled,
+}
+
+/// The kernel's output, or why there is none.
+pub type Outcome = Result<[u8; 23], Failure>;
 
 /// Called on a pool thread once with the job's outcome. It must not block for long: the lanes that
 /// share the thread wait for it.
@@ -25,32 +35,114 @@ pub type Done = Box<dyn FnOnce(Outcome) + Send>;
 pub struct Job {
   pub input: Input,
   pub done: Done,
+  /// Set from any thread to drop the job: checked when it leaves the queue and between steps.
+  pub cancel: Option<Arc<AtomicBool>>,
 }
 
-#[derive(Debug)]
-pub struct Panicked;
+/// Everything but the input, which travels with the job through the queue and its lane.
+struct Ticket {
+  done: Done,
+  cancel: Option<Arc<AtomicBool>>,
+  queued_at: Instant,
+  started_at: Instant,
+}
+
+impl Ticket {
+  fn cancelled(&self) -> bool {
+    self.cancel.as_ref().is_some_and(|c| c.load(Relaxed))
+  }
+}
+
+struct Queue {
+  jobs: VecDeque<(Input, Ticket)>,
+  /// Places promised to callers that are still building their job (see `Pool::reserve`).
+  reserved: usize,
+}
+
+/// Upper bounds, in milliseconds, of the histograms' buckets; a last bucket takes the rest.
+pub const BUCKETS_MS: [f64; 16] = [
+  0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// A lock-free histogram of durations.
+struct Histogram {
+  counts: [AtomicU64; BUCKETS_MS.len() + 1],
+  sum_us: AtomicU64,
+}
+
+/// Per-bucket (not cumulative) counts, the last one above the largest bound.
+#[derive(Clone, Debug, Default)]
+pub struct HistogramSnapshot {
+  pub counts: Vec<u64>,
+  pub sum_ms: f64,
+}
+
+impl Histogram {
+  fn new() -> Histogram {
+    Histogram {
+      counts: std::array::from_fn(|_| AtomicU64::new(0)),
+      sum_us: AtomicU64::new(0),
+    }
+  }
+
+  fn record(&self, d: Duration) {
+    let ms = d.as_secs_f64() * 1e3;
+    let bucket = BUCKETS_MS
+      .iter()
+      .position(|&bound| ms <= bound)
+      .unwrap_or(BUCKETS_MS.len());
+    self.counts[bucket].fetch_add(1, Relaxed);
+    self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+  }
+
+  fn snapshot(&self) -> HistogramSnapshot {
+    HistogramSnapshot {
+      counts: self.counts.iter().map(|c| c.load(Relaxed)).collect(),
+      sum_ms: self.sum_us.load(Relaxed) as f64 / 1e3,
+    }
+  }
+}
 
 struct Shared {
-  queue: Mutex<VecDeque<Job>>,
+  queue: Mutex<Queue>,
   wake: Condvar,
-  /// `queue.len()`, readable between steps without taking the lock.
+  /// `queue.jobs.len()`, readable between steps without taking the lock.
   queued: AtomicUsize,
+  /// The most jobs that may wait; `usize::MAX` for no bound.
+  max_queue: AtomicUsize,
   /// Workers blocked waiting for work.
   idle: AtomicUsize,
   /// Jobs in lanes now, across all threads.
   running: AtomicUsize,
   completed: AtomicU64,
+  rejected: AtomicU64,
+  cancelled: AtomicU64,
+  /// Time from submission to a lane.
+  wait: Histogram,
+  /// Time in a lane.
+  compute: Histogram,
   lanes: usize,
 }
 
 /// A snapshot of the pool's counters; reading it takes no lock.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Stats {
   pub threads: usize,
   pub lanes_per_thread: usize,
   pub queued: usize,
   pub running: usize,
   pub completed: u64,
+  pub rejected: u64,
+  pub cancelled: u64,
+  pub max_queue: Option<usize>,
+  pub wait: HistogramSnapshot,
+  pub compute: HistogramSnapshot,
+}
+
+/// `Pool::reserve` found `max_queue` jobs waiting.
+#[derive(Debug)]
+pub struct QueueFull {
+  pub max_queue: usize,
 }
 
 pub struct Pool {
@@ -58,16 +150,57 @@ pub struct Pool {
   threads: usize,
 }
 
+/// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
+pub struct Reservation<'a> {
+  shared: &'a Shared,
+  used: bool,
+}
+
+impl Reservation<'_> {
+  pub fn submit(mut self, job: Job) {
+    self.used = true;
+    let now = Instant::now();
+    let ticket = Ticket {
+      done: job.done,
+      cancel: job.cancel,
+      queued_at: now,
+      started_at: now,
+    };
+    let mut queue = self.shared.lock();
+    queue.reserved -= 1;
+    queue.jobs.push_back((job.input, ticket));
+    self.shared.queued.store(queue.jobs.len(), Relaxed);
+    drop(queue);
+    self.shared.wake.notify_one();
+  }
+}
+
+impl Drop for Reservation<'_> {
+  fn drop(&mut self) {
+    if !self.used {
+      self.shared.lock().reserved -= 1;
+    }
+  }
+}
+
 impl Pool {
   pub fn new(threads: usize, lanes: usize) -> Result<Pool, PoolError> {
     assert!((1..=MAX_LANES).contains(&lanes));
     let shared = Arc::new(Shared {
-      queue: Mutex::new(VecDeque::new()),
+      queue: Mutex::new(Queue {
+        jobs: VecDeque::new(),
+        reserved: 0,
+      }),
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
+      max_queue: AtomicUsize::new(usize::MAX),
       idle: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
       completed: AtomicU64::new(0),
+      rejected: AtomicU64::new(0),
+      cancelled: AtomicU64::new(0),
+      wait: Histogram::new(),
+      compute: Histogram::new(),
       lanes,
     });
     for i in 0..threads {
@@ -87,34 +220,80 @@ impl Pool {
     self.threads
   }
 
+  /// Bounds the queue: once `max` jobs wait, `reserve` refuses. `None` removes the bound.
+  pub fn set_max_queue(&self, max: Option<usize>) {
+    self.shared.max_queue.store(max.unwrap_or(usize::MAX), Relaxed);
+  }
+
   pub fn stats(&self) -> Stats {
+    let s = &self.shared;
+    let max_queue = s.max_queue.load(Relaxed);
     Stats {
       threads: self.threads,
-      lanes_per_thread: self.shared.lanes,
-      queued: self.shared.queued.load(Relaxed),
-      running: self.shared.running.load(Relaxed),
-      completed: self.shared.completed.load(Relaxed),
+      lanes_per_thread: s.lanes,
+      queued: s.queued.load(Relaxed),
+      running: s.running.load(Relaxed),
+      completed: s.completed.load(Relaxed),
+      rejected: s.rejected.load(Relaxed),
+      cancelled: s.cancelled.load(Relaxed),
+      max_queue: (max_queue != usize::MAX).then_some(max_queue),
+      wait: s.wait.snapshot(),
+      compute: s.compute.snapshot(),
     }
   }
 
-  pub fn submit(&self, job: Job) {
+  /// A place in the queue, or `QueueFull` at once when `max_queue` jobs already wait. Callers take
+  /// the place before creating anything (a promise, say) that a refusal would leave dangling.
+  pub fn reserve(&self) -> Result<Reservation<'_>, QueueFull> {
     let mut queue = self.shared.lock();
-    queue.push_back(job);
-    self.shared.queued.store(queue.len(), Relaxed);
+    let max_queue = self.shared.max_queue.load(Relaxed);
+    let mut dropped = Vec::new();
+    if queue.jobs.len() + queue.reserved >= max_queue {
+      // Cancelled jobs leave the queue only when a worker reaches them; a full queue is the one
+      // moment their places matter, so give them back now.
+      let (kept, gone): (VecDeque<_>, VecDeque<_>) = queue.jobs.drain(..).partition(|(_, t)| !t.cancelled());
+      queue.jobs = kept;
+      self.shared.queued.store(queue.jobs.len(), Relaxed);
+      dropped.extend(gone);
+    }
+    let full = queue.jobs.len() + queue.reserved >= max_queue;
+    if !full {
+      queue.reserved += 1;
+    }
     drop(queue);
-    self.shared.wake.notify_one();
+    for (_, ticket) in dropped {
+      self.shared.settle(ticket, Err(Failure::Cancelled));
+    }
+    if full {
+      self.shared.rejected.fetch_add(1, Relaxed);
+      return Err(QueueFull { max_queue });
+    }
+    Ok(Reservation {
+      shared: &self.shared,
+      used: false,
+    })
+  }
+
+  /// Queues a job, whatever the bound: for callers with nothing to undo.
+  pub fn submit(&self, job: Job) {
+    self.shared.lock().reserved += 1;
+    Reservation {
+      shared: &self.shared,
+      used: false,
+    }
+    .submit(job);
   }
 }
 
 impl Shared {
-  fn lock(&self) -> MutexGuard<'_, VecDeque<Job>> {
+  fn lock(&self) -> MutexGuard<'_, Queue> {
     // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
     self.queue.lock().unwrap_or_else(PoisonError::into_inner)
   }
 
   fn work(&self) {
     let mut lanes: Vec<Lane> = Vec::with_capacity(self.lanes);
-    let mut done: Vec<Done> = Vec::with_capacity(self.lanes);
+    let mut tickets: Vec<Ticket> = Vec::with_capacity(self.lanes);
     loop {
       let admitted = if lanes.is_empty() {
         self.wait_for_jobs()
@@ -125,47 +304,65 @@ impl Shared {
       } else {
         Vec::new()
       };
-      self.running.fetch_add(admitted.len(), Relaxed);
-      for job in admitted {
-        lanes.push(Lane::new(&job.input));
-        done.push(job.done);
+      let now = Instant::now();
+      for (input, mut ticket) in admitted {
+        if ticket.cancelled() {
+          self.settle(ticket, Err(Failure::Cancelled));
+          continue;
+        }
+        self.wait.record(now - ticket.queued_at);
+        ticket.started_at = now;
+        self.running.fetch_add(1, Relaxed);
+        lanes.push(Lane::new(&input));
+        tickets.push(ticket);
+      }
+      if lanes.is_empty() {
+        continue;
       }
 
       if catch_unwind(AssertUnwindSafe(|| kernel::step(&mut lanes))).is_err() {
         self.running.fetch_sub(lanes.len(), Relaxed);
         lanes.clear();
-        done.drain(..).for_each(|d| self.settle(d, Err(Panicked)));
+        tickets
+          .drain(..)
+          .for_each(|t| self.settle(t, Err(Failure::Panicked)));
         continue;
       }
 
       let mut i = 0;
       while i < lanes.len() {
-        if lanes[i].is_done() {
-          let lane = lanes.swap_remove(i);
-          let outcome = catch_unwind(AssertUnwindSafe(|| lane.output())).map_err(|_| Panicked);
-          self.running.fetch_sub(1, Relaxed);
-          self.settle(done.swap_remove(i), outcome);
+        let outcome = if tickets[i].cancelled() {
+          Err(Failure::Cancelled)
+        } else if lanes[i].is_done() {
+          catch_unwind(AssertUnwindSafe(|| lanes[i].output())).map_err(|_| Failure::Panicked)
         } else {
           i += 1;
+          continue;
+        };
+        lanes.swap_remove(i);
+        let ticket = tickets.swap_remove(i);
+        self.running.fetch_sub(1, Relaxed);
+        if outcome.is_ok() {
+          self.compute.record(ticket.started_at.elapsed());
         }
+        self.settle(ticket, outcome);
       }
     }
   }
 
   /// Blocks until there is work, then takes this thread's share of it: the queue split evenly
   /// among the threads that are idle, up to a full set of lanes.
-  fn wait_for_jobs(&self) -> Vec<Job> {
+  fn wait_for_jobs(&self) -> Vec<(Input, Ticket)> {
     let mut queue = self.lock();
     self.idle.fetch_add(1, Relaxed);
-    while queue.is_empty() {
+    while queue.jobs.is_empty() {
       queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
     }
     self.idle.fetch_sub(1, Relaxed);
     let other_idle = self.idle.load(Relaxed);
-    let n = queue.len().div_ceil(other_idle + 1).min(self.lanes);
-    let jobs = Self::pop(&mut queue, n);
-    self.queued.store(queue.len(), Relaxed);
-    let more = !queue.is_empty() && other_idle > 0;
+    let n = queue.jobs.len().div_ceil(other_idle + 1).min(self.lanes);
+    let jobs = self.pop(&mut queue, n);
+    let more = !queue.jobs.is_empty() && other_idle > 0;
     drop(queue);
     if more {
       self.wake.notify_one();
@@ -173,22 +370,26 @@ impl Shared {
     jobs
   }
 
-  fn take(&self, n: usize) -> Vec<Job> {
+  fn take(&self, n: usize) -> Vec<(Input, Ticket)> {
     let mut queue = self.lock();
-    let jobs = Self::pop(&mut queue, n);
-    self.queued.store(queue.len(), Relaxed);
+    self.pop(&mut queue, n)
+  }
+
+  fn pop(&self, queue: &mut Queue, n: usize) -> Vec<(Input, Ticket)> {
+    let n = n.min(queue.jobs.len());
+    let jobs = queue.jobs.drain(..n).collect();
+    self.queued.store(queue.jobs.len(), Relaxed);
     jobs
   }
 
   /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
-  fn settle(&self, done: Done, outcome: Outcome) {
-    self.completed.fetch_add(1, Relaxed);
-    let _ = catch_unwind(AssertUnwindSafe(|| done(outcome)));
-  }
-
-  fn pop(queue: &mut VecDeque<Job>, n: usize) -> Vec<Job> {
-    let n = n.min(queue.len());
-    queue.drain(..n).collect()
+  fn settle(&self, ticket: Ticket, outcome: Outcome) {
+    let counter = match outcome {
+      Err(Failure::Cancelled) => &self.cancelled,
+      _ => &self.completed,
+    };
+    counter.fetch_add(1, Relaxed);
+    let _ = catch_unwind(AssertUnwindSafe(|| (ticket.done)(outcome)));
   }
 }
 
@@ -247,8 +448,20 @@ impl fmt::Display for PoolError {
 pub const MAX_THREADS: usize = 1024;
 
 static POOL: OnceLock<Pool> = OnceLock::new();
-/// The size `configure` asked for, until the pool starts.
-static REQUESTED: Mutex<Option<usize>> = Mutex::new(None);
+/// What `configure` asked for before the pool started.
+static REQUESTED: Mutex<Requested> = Mutex::new(Requested {
+  threads: None,
+  max_queue: None,
+});
+
+struct Requested {
+  threads: Option<usize>,
+  max_queue: Option<usize>,
+}
+
+fn requested() -> MutexGuard<'static, Requested> {
+  REQUESTED.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Sets the pool's size before it starts. Asking again for the size it already has is allowed, so
 /// that every worker thread that loads the addon can run the same start-up code.
@@ -256,16 +469,25 @@ pub fn configure(threads: usize) -> Result<(), PoolError> {
   if !(1..=MAX_THREADS).contains(&threads) {
     return Err(PoolError::BadSize(threads));
   }
-  let mut requested = REQUESTED.lock().unwrap_or_else(PoisonError::into_inner);
+  let mut requested = requested();
   match POOL.get() {
     Some(pool) if pool.threads != threads => Err(PoolError::AlreadyStarted {
       running: pool.threads,
     }),
     Some(_) => Ok(()),
     None => {
-      *requested = Some(threads);
+      requested.threads = Some(threads);
       Ok(())
     }
+  }
+}
+
+/// Bounds the global pool's queue, now if it runs, else from its start.
+pub fn configure_max_queue(max_queue: Option<usize>) {
+  let mut requested = requested();
+  requested.max_queue = max_queue;
+  if let Some(pool) = POOL.get() {
+    pool.set_max_queue(max_queue);
   }
 }
 
@@ -275,15 +497,16 @@ pub fn global() -> Result<&'static Pool, PoolError> {
   if let Some(pool) = POOL.get() {
     return Ok(pool);
   }
-  let requested = REQUESTED.lock().unwrap_or_else(PoisonError::into_inner);
+  let requested = requested();
   if let Some(pool) = POOL.get() {
     return Ok(pool);
   }
-  let threads = match *requested {
+  let threads = match requested.threads {
     Some(n) => n,
     None => threads_from_env()?,
   };
   let pool = Pool::new(threads, MAX_LANES)?;
+  pool.set_max_queue(requested.max_queue);
   Ok(POOL.get_or_init(|| pool))
 }
 
@@ -323,6 +546,7 @@ mod tests {
       pool.submit(Job {
         input: s.input(password.as_bytes()),
         done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
+        cancel: None,
       });
     }
     drop(tx);
@@ -337,5 +561,81 @@ mod tests {
       seen += 1;
     }
     assert_eq!(seen, settings.len());
+  }
+
+  fn job(cost: u32, cancel: Option<Arc<AtomicBool>>, tx: mpsc::Sender<Outcome>) -> Job {
+    let setting = Setting {
+      minor: crate::format::Minor::B,
+      cost,
+      salt: [1; 16],
+    };
+    Job {
+      input: setting.input(b"pw"),
+      done: Box::new(move |out| tx.send(out).unwrap()),
+      cancel,
+    }
+  }
+
+  #[test]
+  fn cancelled_jobs_leave_the_queue_and_their_lane() {
+    let pool = Pool::new(1, MAX_LANES).unwrap();
+    let (tx, rx) = mpsc::channel();
+    // A long job to cancel while it runs, then more than the lanes hold, the last one cancelled
+    // while it still waits.
+    let running = Arc::new(AtomicBool::new(false));
+    pool.submit(job(20, Some(running.clone()), tx.clone()));
+    let waiting = Arc::new(AtomicBool::new(false));
+    for _ in 0..MAX_LANES {
+      pool.submit(job(4, None, tx.clone()));
+    }
+    pool.submit(job(4, Some(waiting.clone()), tx.clone()));
+    waiting.store(true, Relaxed);
+    std::thread::sleep(Duration::from_millis(50));
+    running.store(true, Relaxed);
+    drop(tx);
+    let outcomes: Vec<Outcome> = rx.iter().collect();
+    assert_eq!(
+      outcomes.iter().filter(|o| **o == Err(Failure::Cancelled)).count(),
+      2
+    );
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), MAX_LANES);
+    let stats = pool.stats();
+    assert_eq!(
+      (stats.cancelled, stats.completed, stats.running, stats.queued),
+      (2, MAX_LANES as u64, 0, 0)
+    );
+    assert_eq!(stats.compute.counts.iter().sum::<u64>(), MAX_LANES as u64);
+  }
+
+  #[test]
+  fn the_queue_bound_refuses_at_once_and_counts_reservations() {
+    let pool = Pool::new(1, 1).unwrap();
+    pool.set_max_queue(Some(2));
+    let (tx, rx) = mpsc::channel();
+    pool.submit(job(14, None, tx.clone())); // occupies the only lane for a while
+    std::thread::sleep(Duration::from_millis(20));
+    let first = pool.reserve().unwrap();
+    let second = pool.reserve().unwrap();
+    assert!(pool.reserve().is_err(), "two places are promised");
+    drop(second);
+    let third = pool.reserve().unwrap();
+    first.submit(job(4, None, tx.clone()));
+    third.submit(job(4, None, tx.clone()));
+    assert!(pool.reserve().is_err(), "two jobs wait");
+    assert_eq!(pool.stats().rejected, 2);
+    // A cancelled job gives its place back when the queue is full.
+    let flag = Arc::new(AtomicBool::new(false));
+    pool.set_max_queue(Some(3));
+    pool
+      .reserve()
+      .unwrap()
+      .submit(job(4, Some(flag.clone()), tx.clone()));
+    assert!(pool.reserve().is_err());
+    flag.store(true, Relaxed);
+    drop(pool.reserve().unwrap());
+    assert_eq!(rx.recv().unwrap(), Err(Failure::Cancelled));
+    pool.set_max_queue(None);
+    pool.reserve().unwrap().submit(job(4, None, tx));
+    assert_eq!(rx.iter().take(4).filter(|o| o.is_ok()).count(), 4);
   }
 }

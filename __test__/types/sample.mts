@@ -23,8 +23,22 @@ function callbackForms(password: string): void {
 }
 
 function extras(h: string): [string, boolean, PoolStats] {
-  bcrypt.configure({ threads: 2 })
-  return [bcrypt.getSalt(h), bcrypt.truncates('x'.repeat(80)), bcrypt.stats()]
+  bcrypt.configure({ threads: 2, maxQueue: 1000 })
+  bcrypt.configure({ maxQueue: Infinity })
+  const p95: number = bcrypt.stats().queueWait.bucketsMs[0]
+  return [bcrypt.getSalt(h), bcrypt.truncates('x'.repeat(80)) && bcrypt.needsRehash(h, { rounds: 12 }) && p95 > 0, bcrypt.stats()]
+}
+
+async function withSignal(password: string): Promise<number> {
+  const controller = new AbortController()
+  const h = await hash(password, 10, { signal: controller.signal })
+  compare(password, h, { signal: AbortSignal.timeout(1000) }, (err, same) => console.log(err, same))
+  try {
+    await compare(password, h, { signal: controller.signal })
+  } catch (err) {
+    if (err instanceof bcrypt.AbortError) console.log(err.code)
+  }
+  return (await bcrypt.calibrate(250)) + bcrypt.calibrateSync(250)
 }
 
 // @ts-expect-error: rounds is a number
@@ -36,4 +50,7 @@ hash(42, 10)
 // @ts-expect-error: the callback form returns nothing to await on
 const nothing: Promise<string> = hash('pw', 10, () => {})
 
-export { promiseForms, callbackForms, extras, nothing }
+// @ts-expect-error: a signal, not a boolean
+hash('pw', 10, { signal: true })
+
+export { promiseForms, callbackForms, extras, withSignal, nothing }

@@ -1,0 +1,143 @@
+'use strict'
+
+// What a server under load needs beyond bcrypt's API: AbortSignal cancellation, a bounded queue,
+// the pool's counters, rehash-on-login and cost calibration. No timing thresholds: where a test
+// waits for something, a broken implementation would make it wait for minutes and time out.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const bcrypt = require('..')
+
+const SLOW = '$2b$20$CCCCCCCCCCCCCCCCCCCCC.' // about a minute per hash
+const FAST = '$2b$04$CCCCCCCCCCCCCCCCCCCCC.'
+
+async function until(condition) {
+  while (!condition()) await sleep(5)
+}
+
+// Fills every lane with a hash that takes a minute, and returns the controller that drops them.
+async function occupyAllLanes() {
+  const { threads, lanesPerThread } = bcrypt.stats()
+  const controller = new AbortController()
+  const jobs = Array.from({ length: threads * lanesPerThread }, (_, i) =>
+    bcrypt.hash(`busy ${i}`, SLOW, { signal: controller.signal }).catch((err) => err),
+  )
+  await until(() => bcrypt.stats().running === threads * lanesPerThread)
+  return async () => {
+    controller.abort()
+    for (const result of await Promise.all(jobs)) assert.equal(result.name, 'AbortError')
+    await until(() => bcrypt.stats().running === 0)
+  }
+}
+
+test('an already-aborted signal rejects before anything is queued', async () => {
+  const before = bcrypt.stats()
+  const reason = new Error('client went away')
+  const err = await bcrypt.hash('pw', FAST, { signal: AbortSignal.abort(reason) }).catch((e) => e)
+  assert.ok(err instanceof bcrypt.AbortError && err instanceof Error)
+  assert.equal(err.name, 'AbortError')
+  assert.equal(err.code, 'ABORT_ERR')
+  assert.equal(err.cause, reason)
+  await assert.rejects(bcrypt.compare('pw', bcrypt.hashSync('pw', FAST), { signal: AbortSignal.abort() }), { name: 'AbortError' })
+  const after = bcrypt.stats()
+  assert.equal(after.completed + after.cancelled, before.completed + before.cancelled)
+})
+
+test('aborting a running hash frees its lane and rejects with the reason', { timeout: 30_000 }, async () => {
+  const controller = new AbortController()
+  const pending = bcrypt.hash('pw', SLOW, { signal: controller.signal })
+  await until(() => bcrypt.stats().running === 1)
+  const cancelledBefore = bcrypt.stats().cancelled
+  controller.abort('shutting down')
+  await assert.rejects(pending, (err) => err.name === 'AbortError' && err.cause === 'shutting down')
+  await until(() => bcrypt.stats().running === 0 && bcrypt.stats().cancelled === cancelledBefore + 1)
+})
+
+test('aborting a queued job drops it without computing it', { timeout: 30_000 }, async () => {
+  const release = await occupyAllLanes()
+  const controller = new AbortController()
+  const queued = bcrypt.compare('pw', bcrypt.hashSync('pw', FAST), { signal: controller.signal })
+  assert.equal(bcrypt.stats().queued, 1)
+  controller.abort()
+  await assert.rejects(queued, { name: 'AbortError' })
+  const completed = bcrypt.stats().completed
+  await release()
+  await until(() => bcrypt.stats().queued === 0)
+  assert.equal(bcrypt.stats().completed, completed, 'the aborted job was computed')
+})
+
+test('signals work with the callback form, and an unaborted signal changes nothing', async () => {
+  const controller = new AbortController()
+  const [err, h] = await new Promise((resolve) => bcrypt.hash('pw', FAST, { signal: controller.signal }, (...a) => resolve(a)))
+  assert.equal(err, undefined)
+  assert.equal(h, bcrypt.hashSync('pw', FAST))
+  assert.equal(await bcrypt.compare('pw', h, { signal: controller.signal }), true)
+  assert.throws(() => bcrypt.configure({ maxQueue: -1 }), { code: 'ERR_OUT_OF_RANGE' })
+  await assert.rejects(bcrypt.hash('pw', FAST, { signal: 'nope' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('with maxQueue jobs waiting, new calls are refused at once and every call settles once', { timeout: 30_000 }, async () => {
+  const release = await occupyAllLanes()
+  bcrypt.configure({ maxQueue: 2 })
+  try {
+    const settled = []
+    const track = (p) => p.then((v) => settled.push(['ok', v]), (e) => settled.push([e.code, e.message]))
+    const waiting = [track(bcrypt.hash('a', FAST)), track(bcrypt.compare('b', bcrypt.hashSync('b', FAST)))]
+    const rejectedBefore = bcrypt.stats().rejected
+    const refused = await bcrypt.hash('c', FAST).catch((e) => e)
+    assert.equal(refused.code, 'ERR_BCRYPT_QUEUE_FULL')
+    assert.ok(refused instanceof Error)
+    const refusedCb = await new Promise((resolve) => bcrypt.compare('d', bcrypt.hashSync('d', FAST), (e) => resolve(e)))
+    assert.equal(refusedCb.code, 'ERR_BCRYPT_QUEUE_FULL')
+    assert.equal(bcrypt.stats().rejected, rejectedBefore + 2)
+    assert.equal(bcrypt.stats().maxQueue, 2)
+    await release()
+    await Promise.all(waiting)
+    assert.deepEqual(settled.map(([kind]) => kind).sort(), ['ok', 'ok'])
+  } finally {
+    bcrypt.configure({ maxQueue: Infinity })
+  }
+  assert.equal(bcrypt.stats().maxQueue, Infinity)
+})
+
+test('stats: counters and histograms add up', async () => {
+  await Promise.all(Array.from({ length: 20 }, (_, i) => bcrypt.hash(`s${i}`, FAST)))
+  const s = bcrypt.stats()
+  for (const key of ['threads', 'lanesPerThread', 'queued', 'running', 'completed', 'rejected', 'cancelled']) {
+    assert.equal(typeof s[key], 'number', key)
+  }
+  for (const h of [s.queueWait, s.compute]) {
+    assert.equal(h.counts.length, h.bucketsMs.length + 1)
+    assert.equal(h.counts.reduce((a, b) => a + b, 0), h.count)
+    assert.ok(h.sumMs > 0)
+  }
+  assert.equal(s.compute.count, s.completed)
+})
+
+test('needsRehash', () => {
+  const b10 = bcrypt.hashSync('pw', bcrypt.genSaltSync(10))
+  assert.equal(bcrypt.needsRehash(b10), false)
+  assert.equal(bcrypt.needsRehash(b10, { rounds: 12 }), true)
+  assert.equal(bcrypt.needsRehash(b10, { minor: 'a' }), true)
+  assert.equal(bcrypt.needsRehash(b10.replace('$2b$', '$2y$')), true)
+  assert.equal(bcrypt.needsRehash(bcrypt.hashSync('pw', FAST), { rounds: 4 }), false)
+  assert.equal(bcrypt.needsRehash('not a hash'), true)
+  assert.equal(bcrypt.needsRehash(`${b10}\0junk`), true)
+  assert.throws(() => bcrypt.needsRehash(42), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => bcrypt.needsRehash(b10, { rounds: '12' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('calibrate picks a cost in range, larger for larger targets', async () => {
+  const small = bcrypt.calibrateSync(1)
+  const large = await bcrypt.calibrate(1e9)
+  assert.equal(small, 4)
+  assert.equal(large, 31)
+  const mid = await bcrypt.calibrate(100)
+  assert.ok(Number.isInteger(mid) && mid >= 4 && mid <= 31)
+  for (const bad of [0, -5, NaN, Infinity, '100']) {
+    assert.throws(() => bcrypt.calibrateSync(bad), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+    await assert.rejects(bcrypt.calibrate(bad), { name: 'RangeError' })
+  }
+})
