@@ -1,0 +1,39 @@
+'use strict'
+
+// The bcrypt implementations the demo can run on (BCRYPT_BACKEND), behind one interface, so that
+// the k6 comparison runs the very same app on each.
+
+function load(name) {
+  switch (name) {
+    case 'offload': {
+      const b = require('..')
+      return {
+        hash: (password, cost, signal) => b.hash(password, cost, { signal }),
+        compare: (password, hash, signal) => b.compare(password, hash, { signal }),
+        needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
+        stats: () => b.stats(),
+      }
+    }
+    case 'bcrypt': {
+      const b = require('bcrypt')
+      return { hash: (p, cost) => b.hash(p, cost), compare: (p, h) => b.compare(p, h) }
+    }
+    case 'bcryptjs': {
+      const b = require('bcryptjs')
+      return { hash: (p, cost) => b.hash(p, cost), compare: (p, h) => b.compare(p, h) }
+    }
+    // As most tutorials write it: the whole hash on the event loop.
+    case 'bcryptjs-sync': {
+      const b = require('bcryptjs')
+      return { hash: async (p, cost) => b.hashSync(p, cost), compare: async (p, h) => b.compareSync(p, h) }
+    }
+    case 'node-rs': {
+      const b = require('@node-rs/bcrypt')
+      return { hash: (p, cost) => b.hash(p, { cost }), compare: (p, h) => b.verify(p, h) }
+    }
+    default:
+      throw new RangeError(`BCRYPT_BACKEND must be offload, bcrypt, bcryptjs, bcryptjs-sync or node-rs; got ${name}`)
+  }
+}
+
+module.exports = { load, names: ['offload', 'bcrypt', 'bcryptjs', 'bcryptjs-sync', 'node-rs'] }

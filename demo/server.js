@@ -1,0 +1,49 @@
+'use strict'
+
+// `npm run demo`: the Express demo on SQLite.
+//   PORT            default 3000
+//   DATA_DIR        where users.sqlite lives; default demo/data
+//   BCRYPT_BACKEND  offload (default), bcrypt, bcryptjs, bcryptjs-sync, node-rs
+//   BCRYPT_COST     default 10
+//   MAX_QUEUE       offload's queue bound; default 8 hashes per lane (over that, 503 + Retry-After)
+//   WORKERS         Node processes (node:cluster); the pool's threads are split among them
+
+const cluster = require('node:cluster')
+const os = require('node:os')
+const path = require('node:path')
+
+const { load } = require('./backends')
+const { openUsers } = require('./users')
+const { createApp } = require('./app')
+
+const port = Number(process.env.PORT ?? 3000)
+const dataDir = process.env.DATA_DIR ?? path.join(__dirname, 'data')
+const backendName = process.env.BCRYPT_BACKEND ?? 'offload'
+const cost = Number(process.env.BCRYPT_COST ?? 10)
+const workers = Number(process.env.WORKERS ?? 1)
+
+// Several processes on one machine: each gets its share of the cores, so that together they run
+// one pool thread per core rather than one per core each.
+function poolThreadsPerWorker() {
+  return Math.max(1, Math.floor(os.availableParallelism() / workers))
+}
+
+if (workers > 1 && cluster.isPrimary) {
+  console.log(`primary ${process.pid}: ${workers} workers, ${poolThreadsPerWorker()} pool threads each`)
+  for (let i = 0; i < workers; i++) cluster.fork()
+  cluster.on('exit', (worker, code) => console.log(`worker ${worker.process.pid} exited (${code})`))
+} else {
+  const backend = load(backendName)
+  if (backendName === 'offload') {
+    const bcrypt = require('..')
+    const threads = workers > 1 ? poolThreadsPerWorker() : undefined
+    bcrypt.configure({ threads, maxQueue: Number(process.env.MAX_QUEUE ?? 8 * (threads ?? os.availableParallelism()) * 6) })
+  }
+  const users = openUsers(dataDir)
+  const server = createApp({ users, backend, cost }).listen(port, () => {
+    console.log(`bcrypt demo (${backendName}, cost ${cost}) on http://localhost:${server.address().port}  data: ${dataDir}`)
+  })
+  const stop = () => server.close(() => (users.close(), process.exit(0)))
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
