@@ -199,3 +199,22 @@ test('ES module entry: default and named exports are the CommonJS instance', asy
   assert.equal(esm.hash, bcrypt.hash)
   assert.equal(esm.compareSync('U*U', HASH), true)
 })
+
+test('the environment sets the pool up; bad values fail loudly, not silently', () => {
+  const { execFileSync } = require('node:child_process')
+  const run = (env) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['-e', `
+        const b = require(${JSON.stringify(require.resolve('..'))})
+        b.hash('x', 4).then(() => console.log(JSON.stringify({ threads: b.stats().threads })),
+          (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })))`], { env: { ...process.env, ...env }, encoding: 'utf8' }),
+    )
+  assert.deepEqual(run({ BCRYPT_OFFLOAD_THREADS: '3' }), { threads: 3 })
+  assert.deepEqual(run({ BCRYPT_OFFLOAD_PRIORITY: 'normal', BCRYPT_OFFLOAD_THREADS: '1' }), { threads: 1 })
+  for (const env of [{ BCRYPT_OFFLOAD_THREADS: 'many' }, { BCRYPT_OFFLOAD_THREADS: '0' }, { BCRYPT_OFFLOAD_PRIORITY: 'high' }]) {
+    const err = run(env)
+    assert.equal(err.name, 'RangeError')
+    assert.equal(err.code, 'ERR_OUT_OF_RANGE')
+    assert.match(err.message, new RegExp(Object.keys(env)[0]))
+  }
+})

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bcrypt_offload::format::{Minor, Setting};
 use bcrypt_offload::kernel::{self, Lane, MAX_LANES};
-use bcrypt_offload::pool::{Job, Pool};
+use bcrypt_offload::pool::{Job, Pool, Priority};
 
 fn main() {
   let cost = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
@@ -73,7 +73,7 @@ fn main() {
 /// 64 jobs through a pool of one thread per core, no Node involved: the ceiling for the async API.
 fn pool_throughput(cost: u32) {
   let threads = std::thread::available_parallelism().map_or(1, usize::from);
-  let pool = Pool::new(threads, MAX_LANES).unwrap();
+  let pool = Pool::new(threads, MAX_LANES, Priority::Idle).unwrap();
   let setting = Setting {
     minor: Minor::B,
     cost,

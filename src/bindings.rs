@@ -62,7 +62,7 @@ fn pool(env: &Env) -> Result<&'static pool::Pool> {
 fn pool_error(env: &Env, e: pool::PoolError) -> Error {
   let msg = e.to_string();
   match e {
-    pool::PoolError::BadEnv(_) | pool::PoolError::BadSize(_) => {
+    pool::PoolError::BadEnv { .. } | pool::PoolError::BadSize(_) => {
       throw(env, Kind::RangeError, "ERR_OUT_OF_RANGE", &msg)
     }
     pool::PoolError::AlreadyStarted { .. } => throw(env, Kind::Error, "ERR_BCRYPT_POOL_STARTED", &msg),

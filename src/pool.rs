@@ -150,6 +150,15 @@ pub struct Pool {
   threads: usize,
 }
 
+/// The OS scheduling class of the pool's threads (see `lower_priority`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+  /// SCHED_IDLE on Linux: the event loop and libuv's threads always come first. The default.
+  Idle,
+  /// The process's own priority, for machines where other CPU-bound work would starve the pool.
+  Normal,
+}
+
 /// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
 pub struct Reservation<'a> {
   shared: &'a Shared,
@@ -184,7 +193,7 @@ impl Drop for Reservation<'_> {
 }
 
 impl Pool {
-  pub fn new(threads: usize, lanes: usize) -> Result<Pool, PoolError> {
+  pub fn new(threads: usize, lanes: usize, priority: Priority) -> Result<Pool, PoolError> {
     assert!((1..=MAX_LANES).contains(&lanes));
     let shared = Arc::new(Shared {
       queue: Mutex::new(Queue {
@@ -208,7 +217,9 @@ impl Pool {
       thread::Builder::new()
         .name(format!("bcrypt-offload-{i}"))
         .spawn(move || {
-          lower_priority();
+          if priority == Priority::Idle {
+            lower_priority();
+          }
           shared.work()
         })
         .map_err(PoolError::Spawn)?;
@@ -414,8 +425,12 @@ fn lower_priority() {}
 
 #[derive(Debug)]
 pub enum PoolError {
-  /// `BCRYPT_OFFLOAD_THREADS` is set but is not a whole number from 1 to `MAX_THREADS`.
-  BadEnv(String),
+  /// An environment variable is set to something it cannot be.
+  BadEnv {
+    name: &'static str,
+    value: String,
+    expected: String,
+  },
   /// `configure` asked for 0 threads or more than `MAX_THREADS`.
   BadSize(usize),
   /// `configure` asked for another size after the pool had started.
@@ -428,10 +443,11 @@ pub enum PoolError {
 impl fmt::Display for PoolError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match self {
-      PoolError::BadEnv(v) => write!(
-        f,
-        "BCRYPT_OFFLOAD_THREADS must be a whole number from 1 to {MAX_THREADS}, got {v:?}"
-      ),
+      PoolError::BadEnv {
+        name,
+        value,
+        expected,
+      } => write!(f, "{name} must be {expected}, got {value:?}"),
       PoolError::BadSize(n) => write!(
         f,
         "threads must be a whole number from 1 to {MAX_THREADS}, got {n}"
@@ -505,19 +521,37 @@ pub fn global() -> Result<&'static Pool, PoolError> {
     Some(n) => n,
     None => threads_from_env()?,
   };
-  let pool = Pool::new(threads, MAX_LANES)?;
+  let pool = Pool::new(threads, MAX_LANES, priority_from_env()?)?;
   pool.set_max_queue(requested.max_queue);
   Ok(POOL.get_or_init(|| pool))
 }
 
 fn threads_from_env() -> Result<usize, PoolError> {
-  match std::env::var("BCRYPT_OFFLOAD_THREADS") {
+  const NAME: &str = "BCRYPT_OFFLOAD_THREADS";
+  match std::env::var(NAME) {
     Ok(v) => match v.trim().parse::<usize>() {
       Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-      _ => Err(PoolError::BadEnv(v)),
+      _ => Err(PoolError::BadEnv {
+        name: NAME,
+        value: v,
+        expected: format!("a whole number from 1 to {MAX_THREADS}"),
+      }),
     },
     // std's count honours CPU affinity and cgroup quotas, as Node's os.availableParallelism() does.
     Err(_) => Ok(thread::available_parallelism().map_or(1, usize::from)),
+  }
+}
+
+fn priority_from_env() -> Result<Priority, PoolError> {
+  const NAME: &str = "BCRYPT_OFFLOAD_PRIORITY";
+  match std::env::var(NAME).as_deref() {
+    Err(_) | Ok("idle") => Ok(Priority::Idle),
+    Ok("normal") => Ok(Priority::Normal),
+    Ok(v) => Err(PoolError::BadEnv {
+      name: NAME,
+      value: v.to_string(),
+      expected: "\"idle\" or \"normal\"".into(),
+    }),
   }
 }
 
@@ -529,7 +563,7 @@ mod tests {
 
   #[test]
   fn every_job_settles_with_the_single_lane_answer() {
-    let pool = Pool::new(2, MAX_LANES).unwrap();
+    let pool = Pool::new(2, MAX_LANES, Priority::Idle).unwrap();
     let (tx, rx) = mpsc::channel();
     let settings: Vec<Setting> = (4..8u32)
       .flat_map(|cost| {
@@ -578,7 +612,7 @@ mod tests {
 
   #[test]
   fn cancelled_jobs_leave_the_queue_and_their_lane() {
-    let pool = Pool::new(1, MAX_LANES).unwrap();
+    let pool = Pool::new(1, MAX_LANES, Priority::Idle).unwrap();
     let (tx, rx) = mpsc::channel();
     // A long job to cancel while it runs, then more than the lanes hold, the last one cancelled
     // while it still waits.
@@ -609,7 +643,7 @@ mod tests {
 
   #[test]
   fn the_queue_bound_refuses_at_once_and_counts_reservations() {
-    let pool = Pool::new(1, 1).unwrap();
+    let pool = Pool::new(1, 1, Priority::Idle).unwrap();
     pool.set_max_queue(Some(2));
     let (tx, rx) = mpsc::channel();
     pool.submit(job(14, None, tx.clone())); // occupies the only lane for a while

