@@ -2,6 +2,9 @@
 // binding.d.ts by `napi build`; these describe bcrypt's call forms on top of it, and
 // __test__/types/ compiles a sample of every form against them.
 
+// The shapes the native layer returns, generated from src/bindings.rs.
+import type { DurationHistogram, PoolStats as NativePoolStats } from './binding'
+
 /** A password: a string (hashed as UTF-8) or bytes. */
 export type Data = string | Uint8Array
 
@@ -34,36 +37,10 @@ export interface RehashOptions {
   minor?: Minor
 }
 
-/** `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound before); the last count is the rest. */
-export interface DurationHistogram {
-  bucketsMs: number[]
-  counts: number[]
-  count: number
-  sumMs: number
-}
+export type { DurationHistogram }
 
-export interface PoolStats {
-  /** Pool threads. */
-  threads: number
-  /** Hashes each thread interleaves at most. */
-  lanesPerThread: number
-  /** Jobs waiting for a lane. */
-  queued: number
-  /** Jobs in a lane now. */
-  running: number
-  /** Jobs computed since the process started. */
-  completed: number
-  /** Calls refused because the queue was full. */
-  rejected: number
-  /** Jobs dropped because their signal aborted. */
-  cancelled: number
-  /** The queue's bound (`Infinity`: none). */
-  maxQueue: number
-  /** Time from the call to a lane. */
-  queueWait: DurationHistogram
-  /** Time in a lane. */
-  compute: DurationHistogram
-}
+/** The pool's counters and histograms; `maxQueue` is `Infinity` when there is no bound. */
+export type PoolStats = Omit<NativePoolStats, 'maxQueue'> & { maxQueue: number }
 
 /** What the promise forms reject with when their signal aborts; `cause` is the signal's reason. */
 export declare class AbortError extends Error {

@@ -201,6 +201,24 @@ fn encrypt<const K: usize>(st: [&State; K], l: &mut [u32; K], r: &mut [u32; K]) 
   }
 }
 
+/// The next block of ExpandKey's chain: the previous block XOR this block's salt words, encrypted.
+/// The salt is read as a stream of word pairs (0,1), (2,3), (0,1), …, so block n uses pair n % 2.
+#[inline(always)]
+fn next_block<const K: usize>(
+  lanes: &[Lane; K],
+  salt: &[[u32; 4]; K],
+  block: usize,
+  l: &mut [u32; K],
+  r: &mut [u32; K],
+) {
+  let half = (block & 1) * 2;
+  for k in 0..K {
+    l[k] ^= salt[k][half];
+    r[k] ^= salt[k][half + 1];
+  }
+  encrypt::<K>(lanes.each_ref().map(|lane| &lane.state), l, r);
+}
+
 #[inline(always)]
 fn step_lanes<const K: usize>(lanes: &mut [Lane; K]) {
   let mut key = [[0u32; 18]; K];
@@ -225,15 +243,9 @@ fn step_lanes<const K: usize>(lanes: &mut [Lane; K]) {
   }
 
   let (mut l, mut r) = ([0u32; K], [0u32; K]);
-  // The salt is read as a stream of word pairs (0,1), (2,3), (0,1), …; block n uses pair n % 2.
   let mut block = 0usize;
   for i in (0..18).step_by(2) {
-    let half = (block & 1) * 2;
-    for k in 0..K {
-      l[k] ^= salt[k][half];
-      r[k] ^= salt[k][half + 1];
-    }
-    encrypt::<K>(lanes.each_ref().map(|lane| &lane.state), &mut l, &mut r);
+    next_block(lanes, &salt, block, &mut l, &mut r);
     for k in 0..K {
       lanes[k].state.p[i] = l[k];
       lanes[k].state.p[i + 1] = r[k];
@@ -242,12 +254,7 @@ fn step_lanes<const K: usize>(lanes: &mut [Lane; K]) {
   }
   for b in 0..4 {
     for j in (0..256).step_by(2) {
-      let half = (block & 1) * 2;
-      for k in 0..K {
-        l[k] ^= salt[k][half];
-        r[k] ^= salt[k][half + 1];
-      }
-      encrypt::<K>(lanes.each_ref().map(|lane| &lane.state), &mut l, &mut r);
+      next_block(lanes, &salt, block, &mut l, &mut r);
       for k in 0..K {
         lanes[k].state.s[b][j] = l[k];
         lanes[k].state.s[b][j + 1] = r[k];

@@ -1,16 +1,21 @@
-// k6 script: each virtual user loops register → login → health against the demo.
-//   BASE_URL (required), VUS (100), DURATION (30s), HEALTH (1: include /health)
+// k6 script against the demo. Default: each virtual user loops register → login → health.
+// With RATE set: an open-loop overload, RATE flows started per second whatever the server does
+// (register, then login if registered), as clients arrive in the real world.
+//   BASE_URL (required), VUS (100), DURATION (30s), RATE (unset)
 import http from 'k6/http'
 import { check } from 'k6'
 import { Counter } from 'k6/metrics'
 
 const BASE = __ENV.BASE_URL
-const HEALTH = __ENV.HEALTH !== '0'
+const RATE = Number(__ENV.RATE || 0)
+const DURATION = __ENV.DURATION || '30s'
 const flows = new Counter('flows')
 
 export const options = {
   scenarios: {
-    flows: { executor: 'constant-vus', vus: Number(__ENV.VUS || 100), duration: __ENV.DURATION || '30s', gracefulStop: '60s' },
+    flows: RATE
+      ? { executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: DURATION, preAllocatedVUs: 200, maxVUs: 3000, gracefulStop: '60s' }
+      : { executor: 'constant-vus', vus: Number(__ENV.VUS || 100), duration: DURATION, gracefulStop: '60s' },
   },
   summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max', 'count'],
   // Thresholds that always pass: they make k6 report these sub-metrics in the summary.
@@ -29,8 +34,9 @@ export default function () {
   const username = `u${__VU}-${__ITER}-${Math.random().toString(36).slice(2, 10)}`
   const body = JSON.stringify({ username, password: `pw ${username}` })
   const registered = http.post(`${BASE}/register`, body, json('register'))
+  if (RATE && registered.status !== 201) return
   const loggedIn = http.post(`${BASE}/login`, body, json('login'))
   let ok = check(registered, { 'register 201': (r) => r.status === 201 }) && check(loggedIn, { 'login 200': (r) => r.status === 200 })
-  if (HEALTH) ok = check(http.get(`${BASE}/health`, { tags: { name: 'health' } }), { 'health 200': (r) => r.status === 200 }) && ok
+  if (!RATE) ok = check(http.get(`${BASE}/health`, { tags: { name: 'health' } }), { 'health 200': (r) => r.status === 200 }) && ok
   if (ok) flows.add(1)
 }
