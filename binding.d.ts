@@ -25,7 +25,7 @@ export declare function compare(password: string | Uint8Array, hash: string, can
 /** Whether `password` matches the stored `hash`, computed on the calling thread. */
 export declare function compareSync(password: string | Uint8Array, hash: string): boolean
 
-/** Bounds the pool's queue (`null`: no bound). Takes effect at once, started pool or not. */
+/** Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once. */
 export declare function configureMaxQueue(maxQueue?: number | undefined | null): void
 
 /** Sets the pool's thread count; only before the first async call, unless it is the same count. */
@@ -64,7 +64,10 @@ export interface HashInfo {
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
 export declare function hashSync(password: string | Uint8Array, salt: string): string
 
-/** The pool's counters, starting the pool if needed. Reads atomics only: cheap enough per scrape. */
+/**
+ * The pool's counters (zeros, and the size it would start with, before it starts). Reads atomics
+ * only: cheap enough per scrape.
+ */
 export declare function poolStats(): PoolStats
 
 /** What the pool is doing now. */

@@ -90,6 +90,7 @@ class AbortError extends Error {
 // bcrypt's forms are (…, cb); ours add (…, options) and (…, options, cb). Returns [options, cb].
 function splitOptions(third, fourth) {
   if (third !== null && typeof third === 'object') return [third, fourth]
+  if (third == null && typeof fourth === 'function') return [undefined, fourth]
   return [undefined, third]
 }
 

@@ -218,3 +218,22 @@ test('the environment sets the pool up; bad values fail loudly, not silently', (
     assert.match(err.message, new RegExp(Object.keys(env)[0]))
   }
 })
+
+test('stats() before the first call does not fix the pool size', () => {
+  const { execFileSync } = require('node:child_process')
+  const out = execFileSync(process.execPath, ['-e', `
+    const b = require(${JSON.stringify(require.resolve('..'))})
+    const before = b.stats()
+    b.configure({ threads: 1 })
+    b.hash('x', 4).then(() => console.log(JSON.stringify([before.completed, b.stats().threads])))`], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), [0, 1])
+})
+
+test('a callback after undefined or null options is still called', async () => {
+  for (const options of [undefined, null]) {
+    const [err, h] = await new Promise((resolve) => bcrypt.hash('U*U', SALT, options, (...a) => resolve(a)))
+    assert.deepEqual([err, h], [undefined, HASH])
+    const [err2, ok] = await new Promise((resolve) => bcrypt.compare('U*U', HASH, options, (...a) => resolve(a)))
+    assert.deepEqual([err2, ok], [undefined, true])
+  }
+})

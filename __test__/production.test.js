@@ -141,3 +141,15 @@ test('calibrate picks a cost in range, larger for larger targets', async () => {
     await assert.rejects(bcrypt.calibrate(bad), { name: 'RangeError' })
   }
 })
+
+test('maxQueue counts only calls that wait: a burst that free lanes can take is never refused', async () => {
+  await until(() => bcrypt.stats().running === 0 && bcrypt.stats().queued === 0)
+  const { threads, lanesPerThread } = bcrypt.stats()
+  bcrypt.configure({ maxQueue: 0 })
+  try {
+    const results = await Promise.allSettled(Array.from({ length: threads * lanesPerThread }, (_, i) => bcrypt.hash(`b${i}`, FAST)))
+    assert.deepEqual(results.filter((r) => r.status === 'rejected'), [])
+  } finally {
+    bcrypt.configure({ maxQueue: Infinity })
+  }
+})

@@ -19,6 +19,8 @@ function createApp({ users, backend, cost }) {
   // Compared against when the user does not exist, so that a wrong name takes as long as a wrong
   // password and login timing does not tell which names are registered.
   const decoy = backend.hash('decoy password', cost)
+  // Handled where it is awaited; until then a failure (a bad pool setting) must not crash start-up.
+  decoy.catch(() => {})
 
   app.disable('x-powered-by')
   app.use(express.json({ limit: '16kb' }))
@@ -57,7 +59,14 @@ function createApp({ users, backend, cost }) {
     const ok = await backend.compare(password, stored ?? (await decoy), abortOnClose(req, res))
     if (!ok || stored === undefined) return res.status(401).json({ error: 'wrong username or password' })
     // Rehash on login: the one moment the password is at hand to move an old hash to today's cost.
-    if (backend.needsRehash?.(stored, cost)) users.replaceHash(username, await backend.hash(password, cost))
+    // Best effort: a busy pool must not turn a correct login into an error; it retries next login.
+    if (backend.needsRehash?.(stored, cost)) {
+      try {
+        users.replaceHash(username, await backend.hash(password, cost))
+      } catch (err) {
+        if (err.code !== 'ERR_BCRYPT_QUEUE_FULL' && err.name !== 'AbortError') console.error(err)
+      }
+    }
     res.json({ ok: true })
   })
 

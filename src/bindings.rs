@@ -241,7 +241,7 @@ pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
   pool::configure(threads as usize).map_err(|e| pool_error(env, e))
 }
 
-/// Bounds the pool's queue (`null`: no bound). Takes effect at once, started pool or not.
+/// Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once.
 #[napi(catch_unwind)]
 pub fn configure_max_queue(max_queue: Option<u32>) {
   pool::configure_max_queue(max_queue.map(|n| n as usize));
@@ -293,10 +293,11 @@ pub struct PoolStats {
   pub compute: DurationHistogram,
 }
 
-/// The pool's counters, starting the pool if needed. Reads atomics only: cheap enough per scrape.
+/// The pool's counters (zeros, and the size it would start with, before it starts). Reads atomics
+/// only: cheap enough per scrape.
 #[napi(catch_unwind)]
 pub fn pool_stats(env: &Env) -> Result<PoolStats> {
-  let s = pool(env)?.stats();
+  let s = pool::global_stats().map_err(|e| pool_error(env, e))?;
   Ok(PoolStats {
     threads: s.threads as u32,
     lanes_per_thread: s.lanes_per_thread as u32,

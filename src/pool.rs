@@ -108,8 +108,10 @@ struct Shared {
   wake: Condvar,
   /// `queue.jobs.len()`, readable between steps without taking the lock.
   queued: AtomicUsize,
-  /// The most jobs that may wait; `usize::MAX` for no bound.
+  /// The most jobs that may wait beyond the free lanes; `usize::MAX` for no bound.
   max_queue: AtomicUsize,
+  /// Lanes across all threads.
+  capacity: usize,
   /// Workers blocked waiting for work.
   idle: AtomicUsize,
   /// Jobs in lanes now, across all threads.
@@ -203,6 +205,7 @@ impl Pool {
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
       max_queue: AtomicUsize::new(usize::MAX),
+      capacity: threads * lanes,
       idle: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
       completed: AtomicU64::new(0),
@@ -231,7 +234,8 @@ impl Pool {
     self.threads
   }
 
-  /// Bounds the queue: once `max` jobs wait, `reserve` refuses. `None` removes the bound.
+  /// Bounds the queue: once `max` jobs wait for a lane (beyond those that free lanes are about to
+  /// take), `reserve` refuses. `None` removes the bound.
   pub fn set_max_queue(&self, max: Option<usize>) {
     self.shared.max_queue.store(max.unwrap_or(usize::MAX), Relaxed);
   }
@@ -258,8 +262,14 @@ impl Pool {
   pub fn reserve(&self) -> Result<Reservation<'_>, QueueFull> {
     let mut queue = self.shared.lock();
     let max_queue = self.shared.max_queue.load(Relaxed);
+    // Jobs that idle lanes will take as soon as their threads wake are not waiting for a lane.
+    let free_lanes = self
+      .shared
+      .capacity
+      .saturating_sub(self.shared.running.load(Relaxed));
+    let limit = max_queue.saturating_add(free_lanes);
     let mut dropped = Vec::new();
-    if queue.jobs.len() + queue.reserved >= max_queue {
+    if queue.jobs.len() + queue.reserved >= limit {
       // Cancelled jobs leave the queue only when a worker reaches them; a full queue is the one
       // moment their places matter, so give them back now.
       let (kept, gone): (VecDeque<_>, VecDeque<_>) = queue.jobs.drain(..).partition(|(_, t)| !t.cancelled());
@@ -267,7 +277,7 @@ impl Pool {
       self.shared.queued.store(queue.jobs.len(), Relaxed);
       dropped.extend(gone);
     }
-    let full = queue.jobs.len() + queue.reserved >= max_queue;
+    let full = queue.jobs.len() + queue.reserved >= limit;
     if !full {
       queue.reserved += 1;
     }
@@ -526,6 +536,26 @@ pub fn global() -> Result<&'static Pool, PoolError> {
   Ok(POOL.get_or_init(|| pool))
 }
 
+/// The global pool's stats, or, before it starts, what it would start with and zero counts:
+/// reading stats must not fix the pool's size before `configure` had its say.
+pub fn global_stats() -> Result<Stats, PoolError> {
+  if let Some(pool) = POOL.get() {
+    return Ok(pool.stats());
+  }
+  let requested = requested();
+  Ok(Stats {
+    threads: match requested.threads {
+      Some(n) => n,
+      None => threads_from_env()?,
+    },
+    lanes_per_thread: MAX_LANES,
+    max_queue: requested.max_queue,
+    wait: Histogram::new().snapshot(),
+    compute: Histogram::new().snapshot(),
+    ..Stats::default()
+  })
+}
+
 fn threads_from_env() -> Result<usize, PoolError> {
   const NAME: &str = "BCRYPT_OFFLOAD_THREADS";
   match std::env::var(NAME) {
@@ -639,6 +669,21 @@ mod tests {
       (2, MAX_LANES as u64, 0, 0)
     );
     assert_eq!(stats.compute.counts.iter().sum::<u64>(), MAX_LANES as u64);
+  }
+
+  #[test]
+  fn the_queue_bound_does_not_count_jobs_that_free_lanes_will_take() {
+    let pool = Pool::new(1, 3, Priority::Idle).unwrap();
+    pool.set_max_queue(Some(0));
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..3 {
+      pool
+        .reserve()
+        .expect("a lane is free")
+        .submit(job(4, None, tx.clone()));
+    }
+    assert!(pool.reserve().is_err(), "every lane is taken and no job may wait");
+    assert_eq!(rx.iter().take(3).filter(|o| o.is_ok()).count(), 3);
   }
 
   #[test]
