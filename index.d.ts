@@ -22,6 +22,14 @@ export interface ConfigureOptions {
    * `Infinity` or `null` (the default, as bcrypt): no bound.
    */
   maxQueue?: number | null
+  /** The default of `rejectLongPasswords` for `hash` and `hashSync`; `false` (truncate, as bcrypt). */
+  rejectLongPasswords?: boolean
+}
+
+/** Options of `hashSync`, after bcrypt's arguments. */
+export interface HashOptions {
+  /** Refuse (RangeError, `ERR_BCRYPT_PASSWORD_TOO_LONG`) a password over 72 bytes instead of hashing its first 72. */
+  rejectLongPasswords?: boolean
 }
 
 /** Options of the asynchronous `hash` and `compare`, after bcrypt's arguments. */
@@ -29,6 +37,9 @@ export interface AsyncOptions {
   /** Aborting drops the job (queued or running) and rejects with an `AbortError`. */
   signal?: AbortSignal
 }
+
+/** Options of the asynchronous `hash`. */
+export type AsyncHashOptions = AsyncOptions & HashOptions
 
 export interface RehashOptions {
   /** The cost hashes should have; default 10. */
@@ -57,11 +68,11 @@ export declare function genSalt(rounds: number | undefined, callback: Callback<s
 export declare function genSalt(rounds: number | undefined, minor: Minor | undefined, callback: Callback<string>): void
 
 /** The bcrypt hash of `data`; `saltOrRounds` is a salt (or a whole hash) or a cost for a new salt. */
-export declare function hashSync(data: Data, saltOrRounds: string | number): string
+export declare function hashSync(data: Data, saltOrRounds: string | number, options?: HashOptions): string
 /** As `hashSync`, computed on the package's own thread pool. */
-export declare function hash(data: Data, saltOrRounds: string | number, options?: AsyncOptions): Promise<string>
+export declare function hash(data: Data, saltOrRounds: string | number, options?: AsyncHashOptions): Promise<string>
 export declare function hash(data: Data, saltOrRounds: string | number, callback: Callback<string>): void
-export declare function hash(data: Data, saltOrRounds: string | number, options: AsyncOptions, callback: Callback<string>): void
+export declare function hash(data: Data, saltOrRounds: string | number, options: AsyncHashOptions, callback: Callback<string>): void
 
 /** Whether `data` hashes to `encrypted` ($2a$, $2b$ or $2y$). A malformed `encrypted` gives false. */
 export declare function compareSync(data: Data, encrypted: string): boolean

@@ -38,6 +38,20 @@ const wrongType = (message) => fail(TypeError, 'ERR_INVALID_ARG_TYPE', message)
 const badValue = (message) => fail(TypeError, 'ERR_INVALID_ARG_VALUE', message)
 
 const isData = (data) => typeof data === 'string' || data instanceof Uint8Array
+const byteLength = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength)
+
+// bcrypt reads 72 bytes of a password and ignores the rest. Off by default, as in bcrypt.
+let rejectLongByDefault = false
+
+// With rejectLongPasswords, hashing a password bcrypt would cut short is refused. The message gives
+// the length, never the password.
+function checkLength(data, options) {
+  const reject = options?.rejectLongPasswords ?? rejectLongByDefault
+  if (typeof reject !== 'boolean') throw wrongType('options.rejectLongPasswords must be a boolean')
+  if (reject && byteLength(data) > 72) {
+    throw fail(RangeError, 'ERR_BCRYPT_PASSWORD_TOO_LONG', `password is ${byteLength(data)} bytes; bcrypt uses only the first 72 (rejectLongPasswords is on)`)
+  }
+}
 
 // bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
 // as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
@@ -141,9 +155,10 @@ function genSalt(rounds, minor, cb) {
   return deliver(cb, () => Promise.resolve(makeSalt(rounds, minor)))
 }
 
-function hashSync(data, salt) {
+function hashSync(data, salt, options) {
   if (data == null || salt == null) throw missing(MSG.hashArgs)
   if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
+  checkLength(data, options)
   return native.hashSync(data, typeof salt === 'number' ? makeSalt(salt) : salt)
 }
 
@@ -156,6 +171,7 @@ function hash(data, salt, optionsOrCb, maybeCb) {
   return deliver(cb, () => {
     if (data == null || salt == null) throw missing(MSG.hashArgs)
     if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
+    checkLength(data, options)
     const signal = signalOf(options)
     const setting = typeof salt === 'number' ? makeSalt(salt) : salt
     return cancellable(signal, (c) => native.hash(data, setting, c))
@@ -250,12 +266,16 @@ async function calibrate(targetMs) {
 }
 
 /**
- * Sets the pool's size and queue bound. `threads` only before the first asynchronous call
- * (afterwards only the count already running is accepted); `maxQueue` at any time.
+ * Sets the pool's size and queue bound, and the default of `rejectLongPasswords`. `threads` only
+ * before the first asynchronous call (afterwards only the count already running is accepted); the
+ * others at any time.
  */
 function configure(options) {
   if (options === null || typeof options !== 'object') throw wrongType('options must be an object')
-  const { threads, maxQueue } = options
+  const { threads, maxQueue, rejectLongPasswords } = options
+  if (rejectLongPasswords !== undefined && typeof rejectLongPasswords !== 'boolean') {
+    throw wrongType('rejectLongPasswords must be a boolean')
+  }
   if (threads !== undefined) {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw fail(RangeError, 'ERR_OUT_OF_RANGE', `threads must be a whole number from 1 to ${MAX_THREADS}`)
@@ -269,6 +289,7 @@ function configure(options) {
     }
     native.configureMaxQueue(unbounded ? null : maxQueue)
   }
+  if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
 }
 
 /** The pool's counters and the queue-wait and compute-time histograms. */

@@ -153,3 +153,28 @@ test('maxQueue counts only calls that wait: a burst that free lanes can take is 
     bcrypt.configure({ maxQueue: Infinity })
   }
 })
+
+test('rejectLongPasswords refuses what bcrypt would cut short, per call or by default', async () => {
+  const long = 'é'.repeat(37) // 74 bytes as UTF-8
+  const ok = 'é'.repeat(36) // 72 bytes
+  const tooLong = { name: 'RangeError', code: 'ERR_BCRYPT_PASSWORD_TOO_LONG' }
+  // The default stays bcrypt's: truncate.
+  assert.equal(bcrypt.hashSync(long, FAST), bcrypt.hashSync(`${ok}x`, FAST))
+  assert.throws(() => bcrypt.hashSync(long, FAST, { rejectLongPasswords: true }), tooLong)
+  await assert.rejects(bcrypt.hash(Buffer.alloc(73), FAST, { rejectLongPasswords: true }), tooLong)
+  const viaCallback = await new Promise((resolve) => bcrypt.hash(long, 4, { rejectLongPasswords: true }, (e) => resolve(e)))
+  assert.equal(viaCallback.code, tooLong.code)
+  assert.doesNotMatch(viaCallback.message, /é/, 'the message must not contain the password')
+  assert.equal(typeof bcrypt.hashSync(ok, FAST, { rejectLongPasswords: true }), 'string')
+  const storedLong = bcrypt.hashSync(`${ok}y`, FAST)
+  bcrypt.configure({ rejectLongPasswords: true })
+  try {
+    await assert.rejects(bcrypt.hash(long, FAST), tooLong)
+    assert.equal(typeof bcrypt.hashSync(long, FAST, { rejectLongPasswords: false }), 'string')
+    // Verifying is never refused: stored hashes of long passwords must keep working.
+    assert.equal(await bcrypt.compare(long, storedLong), true)
+  } finally {
+    bcrypt.configure({ rejectLongPasswords: false })
+  }
+  assert.throws(() => bcrypt.configure({ rejectLongPasswords: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})

@@ -31,7 +31,9 @@ function extras(h: string): [string, boolean, PoolStats] {
 
 async function withSignal(password: string): Promise<number> {
   const controller = new AbortController()
-  const h = await hash(password, 10, { signal: controller.signal })
+  const h = await hash(password, 10, { signal: controller.signal, rejectLongPasswords: true })
+  bcrypt.hashSync(password, 4, { rejectLongPasswords: true })
+  bcrypt.configure({ rejectLongPasswords: false })
   compare(password, h, { signal: AbortSignal.timeout(1000) }, (err, same) => console.log(err, same))
   try {
     await compare(password, h, { signal: controller.signal })
