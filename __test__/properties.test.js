@@ -1,0 +1,48 @@
+'use strict'
+
+// Property-based parity with implementations we did not write (fast-check): random strings against
+// bcryptjs, random bytes against bcrypt, costs 4–6, every form of ours. fast-check shrinks a failure
+// to a small counterexample and prints its seed.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fc = require('fast-check')
+
+const ours = require('..')
+const cBcrypt = require('bcrypt')
+const jsBcrypt = require('bcryptjs')
+
+const cost = fc.integer({ min: 4, max: 6 })
+const saltBytes = fc.uint8Array({ minLength: 16, maxLength: 16 })
+// bcryptjs's own salt encoder, so the salt string comes from code we did not write either.
+const saltFor = (bytes, c) => `$2b$0${c}$${jsBcrypt.encodeBase64(Array.from(bytes), 16)}`
+// Full-Unicode strings without unpaired surrogates (those, bcryptjs encodes its own way).
+const text = fc.string({ unit: 'grapheme', maxLength: 40 })
+
+test('hash and compare agree with bcryptjs over random strings', async () => {
+  await fc.assert(
+    fc.asyncProperty(text, cost, saltBytes, async (password, c, bytes) => {
+      const salt = saltFor(bytes, c)
+      const theirs = jsBcrypt.hashSync(password, salt)
+      assert.equal(ours.hashSync(password, salt), theirs)
+      assert.equal(await ours.hash(password, salt), theirs)
+      assert.equal(await ours.compare(password, theirs), true)
+      assert.equal(jsBcrypt.compareSync(password, await ours.hash(password, c)), true)
+    }),
+    { numRuns: 60 },
+  )
+})
+
+test('hash agrees with bcrypt over random bytes, NULs and long inputs included', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 100 }), cost, saltBytes, async (bytes, c, s) => {
+      const password = Buffer.from(bytes)
+      const salt = saltFor(s, c)
+      const theirs = cBcrypt.hashSync(password, salt)
+      assert.equal(await ours.hash(password, salt), theirs)
+      assert.equal(ours.compareSync(password, theirs), true)
+      assert.equal(cBcrypt.compareSync(password, ours.hashSync(password, salt)), true)
+    }),
+    { numRuns: 60 },
+  )
+})
