@@ -230,10 +230,6 @@ impl Pool {
     Ok(Pool { shared, threads })
   }
 
-  pub fn threads(&self) -> usize {
-    self.threads
-  }
-
   /// Bounds the queue: once `max` jobs wait for a lane (beyond those that free lanes are about to
   /// take), `reserve` refuses. `None` removes the bound.
   pub fn set_max_queue(&self, max: Option<usize>) {
