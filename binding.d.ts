@@ -64,6 +64,18 @@ export interface HashInfo {
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
 export declare function hashSync(password: string | Uint8Array, salt: string): string
 
+/** The highest cost bcrypt accepts. */
+export declare const MAX_COST: number
+
+/** Bytes of a password that bcrypt reads. */
+export declare const MAX_PASSWORD_BYTES: number
+
+/** The most pool threads `configure` accepts. */
+export declare const MAX_THREADS: number
+
+/** The lowest cost bcrypt accepts. */
+export declare const MIN_COST: number
+
 /**
  * The pool's counters (zeros, and the size it would start with, before it starts). Reads atomics
  * only: cheap enough per scrape.

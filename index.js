@@ -12,9 +12,8 @@ const native = require('./binding.js')
 const promises = require('./promises.js')
 
 const DEFAULT_ROUNDS = 10
-const MIN_ROUNDS = 4
-const MAX_ROUNDS = 31
-const MAX_THREADS = 1024
+// The limits live in Rust; these are the values it exports.
+const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS } = native
 
 const MSG = {
   rounds: 'rounds must be a number',
@@ -48,17 +47,21 @@ let rejectLongByDefault = false
 function checkLength(data, options) {
   const reject = options?.rejectLongPasswords ?? rejectLongByDefault
   if (typeof reject !== 'boolean') throw wrongType('options.rejectLongPasswords must be a boolean')
-  if (reject && byteLength(data) > 72) {
-    throw fail(RangeError, 'ERR_BCRYPT_PASSWORD_TOO_LONG', `password is ${byteLength(data)} bytes; bcrypt uses only the first 72 (rejectLongPasswords is on)`)
+  const length = reject ? byteLength(data) : 0
+  if (length > MAX_PASSWORD_BYTES) {
+    const message = `password is ${length} bytes; bcrypt uses only the first ${MAX_PASSWORD_BYTES} (rejectLongPasswords is on)`
+    throw fail(RangeError, 'ERR_BCRYPT_PASSWORD_TOO_LONG', message)
   }
 }
+
+const clampCost = (cost) => Math.min(MAX_COST, Math.max(MIN_COST, cost))
 
 // bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
 // as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
 function costOf(rounds) {
   if (!rounds) return DEFAULT_ROUNDS
   if (typeof rounds !== 'number') throw wrongType(MSG.rounds)
-  return Math.min(MAX_ROUNDS, Math.max(MIN_ROUNDS, Math.trunc(rounds)))
+  return clampCost(Math.trunc(rounds))
 }
 
 function minorOf(minor) {
@@ -155,11 +158,16 @@ function genSalt(rounds, minor, cb) {
   return deliver(cb, () => Promise.resolve(makeSalt(rounds, minor)))
 }
 
-function hashSync(data, salt, options) {
+// bcrypt's checks of hash's arguments, then ours; returns the salt string to hash with.
+function hashSetting(data, salt, options) {
   if (data == null || salt == null) throw missing(MSG.hashArgs)
   if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
   checkLength(data, options)
-  return native.hashSync(data, typeof salt === 'number' ? makeSalt(salt) : salt)
+  return typeof salt === 'number' ? makeSalt(salt) : salt
+}
+
+function hashSync(data, salt, options) {
+  return native.hashSync(data, hashSetting(data, salt, options))
 }
 
 function hash(data, salt, optionsOrCb, maybeCb) {
@@ -169,12 +177,8 @@ function hash(data, salt, optionsOrCb, maybeCb) {
   const [options, cb] = splitOptions(optionsOrCb, maybeCb)
   if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
   return deliver(cb, () => {
-    if (data == null || salt == null) throw missing(MSG.hashArgs)
-    if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
-    checkLength(data, options)
-    const signal = signalOf(options)
-    const setting = typeof salt === 'number' ? makeSalt(salt) : salt
-    return cancellable(signal, (c) => native.hash(data, setting, c))
+    const setting = hashSetting(data, salt, options)
+    return cancellable(signalOf(options), (c) => native.hash(data, setting, c))
   })
 }
 
@@ -212,9 +216,8 @@ function getSalt(hash) {
 }
 
 function truncates(password) {
-  if (typeof password === 'string') return Buffer.byteLength(password, 'utf8') > 72
-  if (password instanceof Uint8Array) return password.byteLength > 72
-  throw wrongType(`Illegal arguments: ${typeof password}`)
+  if (!isData(password)) throw wrongType(`Illegal arguments: ${typeof password}`)
+  return byteLength(password) > MAX_PASSWORD_BYTES
 }
 
 /**
@@ -238,7 +241,7 @@ function checkTarget(targetMs) {
 // A cost-8 hash takes ~15 ms on today's servers: long enough to time, short enough not to matter.
 // Every cost above doubles the work, so the rest is arithmetic.
 const PROBE_COST = 8
-const costFor = (targetMs, probeMs) => Math.min(MAX_ROUNDS, Math.max(MIN_ROUNDS, PROBE_COST + Math.round(Math.log2(targetMs / probeMs))))
+const costFor = (targetMs, probeMs) => clampCost(PROBE_COST + Math.round(Math.log2(targetMs / probeMs)))
 
 /** The cost whose hash takes about `targetMs` on this machine, timed on the calling thread. */
 function calibrateSync(targetMs) {

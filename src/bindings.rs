@@ -70,6 +70,19 @@ fn pool_error(env: &Env, e: pool::PoolError) -> Error {
   }
 }
 
+/// The lowest cost bcrypt accepts.
+#[napi]
+pub const MIN_COST: u32 = format::MIN_COST;
+/// The highest cost bcrypt accepts.
+#[napi]
+pub const MAX_COST: u32 = format::MAX_COST;
+/// Bytes of a password that bcrypt reads.
+#[napi]
+pub const MAX_PASSWORD_BYTES: u32 = format::MAX_PASSWORD_BYTES as u32;
+/// The most pool threads `configure` accepts.
+#[napi]
+pub const MAX_THREADS: u32 = pool::MAX_THREADS as u32;
+
 /// A flag JS sets to drop a queued or running job (see `index.js`, `AbortSignal`).
 #[napi]
 pub struct Cancellation {
