@@ -89,7 +89,7 @@ fn pool_throughput(cost: u32) {
         pool.submit(Job {
           input,
           done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
-          cancel: None,
+          cancel: Vec::new(),
         });
       }
       drop(tx);

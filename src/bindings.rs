@@ -14,6 +14,8 @@ use crate::format::{self, Minor, Setting};
 use crate::{kernel, pool};
 
 const INVALID_SALT: &str = "Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue";
+const INTERNAL: &str = "bcrypt-offload: internal error while hashing (a bug: please report it)";
+const INTERNAL_CODE: &str = "ERR_BCRYPT_INTERNAL";
 
 type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
 type Resolver<T> = Box<dyn FnOnce(Env) -> Result<T>>;
@@ -47,6 +49,13 @@ fn throw(env: &Env, kind: Kind, code: &str, msg: &str) -> Error {
     Ok(()) => Error::from_status(Status::PendingException),
     Err(e) => e,
   }
+}
+
+/// The kernel on the calling thread, a panic in it thrown as a JS error rather than left to napi's
+/// generic panic message.
+fn hash_here(env: &Env, input: &kernel::Input) -> Result<[u8; 23]> {
+  std::panic::catch_unwind(|| kernel::hash_one(input))
+    .map_err(|_| throw(env, Kind::Error, INTERNAL_CODE, INTERNAL))
 }
 
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
@@ -125,7 +134,7 @@ fn submit<'env, T: ToNapiValue + Send + 'static>(
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
   place.submit(pool::Job {
     input,
-    cancel: cancel.map(|c| c.flag.clone()),
+    cancel: cancel.map(|c| c.flag.clone()).into_iter().collect(),
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);
@@ -134,10 +143,13 @@ fn submit<'env, T: ToNapiValue + Send + 'static>(
       // index.js has already rejected its own promise with an AbortError; this one is only
       // observed by that wrapper.
       Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
-      Err(pool::Failure::Panicked) => deferred.reject(Error::new(
-        Status::GenericFailure,
-        "bcrypt-offload: internal error while hashing (a bug: please report it)",
-      )),
+      // Built on the JS thread, where an error object with a `code` can be made; rejecting with it
+      // hands JS that very object.
+      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(|env| {
+        let mut err = env.create_error(Error::from_reason(INTERNAL))?;
+        err.set_named_property("code", INTERNAL_CODE)?;
+        Err(Error::from(err.to_unknown()))
+      })),
     }),
   });
   Ok(promise)
@@ -170,7 +182,7 @@ pub fn hash_sync(
 ) -> Result<String> {
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
-  Ok(setting.hash_string(&kernel::hash_one(&input)))
+  Ok(setting.hash_string(&hash_here(env, &input)?))
 }
 
 /// bcrypt of `password` under `salt`, computed on the pool.
@@ -188,13 +200,17 @@ pub fn hash<'env>(
 
 /// Whether `password` matches the stored `hash`, computed on the calling thread.
 #[napi(catch_unwind)]
-pub fn compare_sync(#[napi(ts_arg_type = "string | Uint8Array")] password: Password, hash: String) -> bool {
+pub fn compare_sync(
+  env: &Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  hash: String,
+) -> Result<bool> {
   match format::verify_setting(&hash) {
     Some(setting) => {
       let input = input_for(&setting, password);
-      format::verify_result(&setting, &hash, &kernel::hash_one(&input))
+      Ok(format::verify_result(&setting, &hash, &hash_here(env, &input)?))
     }
-    None => false,
+    None => Ok(false),
   }
 }
 

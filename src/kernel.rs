@@ -119,6 +119,8 @@ impl Drop for Lane {
 
 /// Advances each lane by one key-schedule step. Lanes must not be done.
 pub fn step(lanes: &mut [Lane]) {
+  #[cfg(feature = "fault-injection")]
+  inject_fault(lanes);
   match lanes.len() {
     1 => step_lanes::<1>(lanes.try_into().unwrap()),
     2 => step_lanes::<2>(lanes.try_into().unwrap()),
@@ -130,10 +132,32 @@ pub fn step(lanes: &mut [Lane]) {
   }
 }
 
+/// Test builds only (`--features fault-injection`): a lane whose password starts with
+/// `FAULT_PASSWORD` panics halfway through its key schedule, so that tests can follow a panic out of
+/// the kernel through the pool and the bindings. Other builds have no such check.
+#[cfg(feature = "fault-injection")]
+pub const FAULT_PASSWORD: &[u8; 8] = b"!panic!!";
+
+#[cfg(feature = "fault-injection")]
+fn inject_fault(lanes: &[Lane]) {
+  let prefix = [
+    u32::from_be_bytes(FAULT_PASSWORD[..4].try_into().unwrap()),
+    u32::from_be_bytes(FAULT_PASSWORD[4..].try_into().unwrap()),
+  ];
+  if lanes
+    .iter()
+    .any(|lane| lane.key[..2] == prefix && lane.step == lane.steps / 2)
+  {
+    panic!("fault injected by the fault-injection feature");
+  }
+}
+
 /// The whole computation on one lane, on the calling thread (the sync API).
 pub fn hash_one(input: &Input) -> [u8; 23] {
   let mut lane = Lane::new(input);
   while !lane.is_done() {
+    #[cfg(feature = "fault-injection")]
+    inject_fault(std::slice::from_ref(&lane));
     step_lanes::<1>(std::array::from_mut(&mut lane));
   }
   lane.output()

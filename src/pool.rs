@@ -35,26 +35,30 @@ pub type Done = Box<dyn FnOnce(Outcome) + Send>;
 pub struct Job {
   pub input: Input,
   pub done: Done,
-  /// Set from any thread to drop the job: checked when it leaves the queue and between steps.
-  pub cancel: Option<Arc<AtomicBool>>,
+  /// Flags that drop the job when any of them is set, from any thread: the caller's own (an
+  /// `AbortSignal`) and its environment's (a worker thread that is gone). Checked when the job leaves
+  /// the queue and between steps.
+  pub cancel: Vec<Arc<AtomicBool>>,
 }
 
-/// Everything but the input, which travels with the job through the queue and its lane.
+/// A job in the queue or a lane. The input stays with it after its lane is built: should a step
+/// panic, each job of the batch is replayed alone (see `Shared::isolate`).
 struct Ticket {
+  input: Input,
   done: Done,
-  cancel: Option<Arc<AtomicBool>>,
+  cancel: Vec<Arc<AtomicBool>>,
   queued_at: Instant,
   started_at: Instant,
 }
 
 impl Ticket {
   fn cancelled(&self) -> bool {
-    self.cancel.as_ref().is_some_and(|c| c.load(Relaxed))
+    self.cancel.iter().any(|c| c.load(Relaxed))
   }
 }
 
 struct Queue {
-  jobs: VecDeque<(Input, Ticket)>,
+  jobs: VecDeque<Ticket>,
   /// Places promised to callers that are still building their job (see `Pool::reserve`).
   reserved: usize,
 }
@@ -172,6 +176,7 @@ impl Reservation<'_> {
     self.used = true;
     let now = Instant::now();
     let ticket = Ticket {
+      input: job.input,
       done: job.done,
       cancel: job.cancel,
       queued_at: now,
@@ -179,7 +184,7 @@ impl Reservation<'_> {
     };
     let mut queue = self.shared.lock();
     queue.reserved -= 1;
-    queue.jobs.push_back((job.input, ticket));
+    queue.jobs.push_back(ticket);
     self.shared.queued.store(queue.jobs.len(), Relaxed);
     drop(queue);
     self.shared.wake.notify_one();
@@ -268,7 +273,7 @@ impl Pool {
     if queue.jobs.len() + queue.reserved >= limit {
       // Cancelled jobs leave the queue only when a worker reaches them; a full queue is the one
       // moment their places matter, so give them back now.
-      let (kept, gone): (VecDeque<_>, VecDeque<_>) = queue.jobs.drain(..).partition(|(_, t)| !t.cancelled());
+      let (kept, gone): (VecDeque<_>, VecDeque<_>) = queue.jobs.drain(..).partition(|t| !t.cancelled());
       queue.jobs = kept;
       self.shared.queued.store(queue.jobs.len(), Relaxed);
       dropped.extend(gone);
@@ -278,7 +283,7 @@ impl Pool {
       queue.reserved += 1;
     }
     drop(queue);
-    for (_, ticket) in dropped {
+    for ticket in dropped {
       self.shared.settle(ticket, Err(Failure::Cancelled));
     }
     if full {
@@ -322,15 +327,19 @@ impl Shared {
         Vec::new()
       };
       let now = Instant::now();
-      for (input, mut ticket) in admitted {
+      for mut ticket in admitted {
         if ticket.cancelled() {
           self.settle(ticket, Err(Failure::Cancelled));
           continue;
         }
+        let Ok(lane) = catch_unwind(AssertUnwindSafe(|| Lane::new(&ticket.input))) else {
+          self.settle(ticket, Err(Failure::Panicked));
+          continue;
+        };
         self.wait.record(now - ticket.queued_at);
         ticket.started_at = now;
         self.running.fetch_add(1, Relaxed);
-        lanes.push(Lane::new(&input));
+        lanes.push(lane);
         tickets.push(ticket);
       }
       if lanes.is_empty() {
@@ -340,9 +349,7 @@ impl Shared {
       if catch_unwind(AssertUnwindSafe(|| kernel::step(&mut lanes))).is_err() {
         self.running.fetch_sub(lanes.len(), Relaxed);
         lanes.clear();
-        tickets
-          .drain(..)
-          .for_each(|t| self.settle(t, Err(Failure::Panicked)));
+        tickets.drain(..).for_each(|t| self.isolate(t));
         continue;
       }
 
@@ -367,9 +374,22 @@ impl Shared {
     }
   }
 
+  /// Settles a job whose batch panicked mid-step. The lanes' states are lost and the panic could
+  /// have come from any of them, so each job runs again from the start, alone: a job that panics by
+  /// itself fails, the others of its batch get their right answer late. Panics are bugs, so this
+  /// path is for containment, not speed.
+  fn isolate(&self, ticket: Ticket) {
+    let outcome = if ticket.cancelled() {
+      Err(Failure::Cancelled)
+    } else {
+      catch_unwind(AssertUnwindSafe(|| kernel::hash_one(&ticket.input))).map_err(|_| Failure::Panicked)
+    };
+    self.settle(ticket, outcome);
+  }
+
   /// Blocks until there is work, then takes this thread's share of it: the queue split evenly
   /// among the threads that are idle, up to a full set of lanes.
-  fn wait_for_jobs(&self) -> Vec<(Input, Ticket)> {
+  fn wait_for_jobs(&self) -> Vec<Ticket> {
     let mut queue = self.lock();
     self.idle.fetch_add(1, Relaxed);
     while queue.jobs.is_empty() {
@@ -387,12 +407,12 @@ impl Shared {
     jobs
   }
 
-  fn take(&self, n: usize) -> Vec<(Input, Ticket)> {
+  fn take(&self, n: usize) -> Vec<Ticket> {
     let mut queue = self.lock();
     self.pop(&mut queue, n)
   }
 
-  fn pop(&self, queue: &mut Queue, n: usize) -> Vec<(Input, Ticket)> {
+  fn pop(&self, queue: &mut Queue, n: usize) -> Vec<Ticket> {
     let n = n.min(queue.jobs.len());
     let jobs = queue.jobs.drain(..n).collect();
     self.queued.store(queue.jobs.len(), Relaxed);
@@ -606,7 +626,7 @@ mod tests {
       pool.submit(Job {
         input: s.input(password.as_bytes()),
         done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
-        cancel: None,
+        cancel: Vec::new(),
       });
     }
     drop(tx);
@@ -632,7 +652,7 @@ mod tests {
     Job {
       input: setting.input(b"pw"),
       done: Box::new(move |out| tx.send(out).unwrap()),
-      cancel,
+      cancel: cancel.into_iter().collect(),
     }
   }
 
@@ -712,5 +732,51 @@ mod tests {
     pool.set_max_queue(None);
     pool.reserve().unwrap().submit(job(4, None, tx));
     assert_eq!(rx.iter().take(4).filter(|o| o.is_ok()).count(), 4);
+  }
+
+  #[cfg(feature = "fault-injection")]
+  #[test]
+  fn a_job_that_panics_fails_alone_and_the_pool_keeps_serving() {
+    let pool = Pool::new(1, MAX_LANES, Priority::Idle).unwrap();
+    let setting = Setting {
+      minor: crate::format::Minor::B,
+      cost: 8,
+      salt: [7; 16],
+    };
+    let passwords: Vec<Vec<u8>> = (0..2 * MAX_LANES)
+      .map(|i| match i {
+        2 => kernel::FAULT_PASSWORD.to_vec(),
+        _ => format!("password {i}").into_bytes(),
+      })
+      .collect();
+    let (tx, rx) = mpsc::channel();
+    for (i, password) in passwords.iter().enumerate() {
+      let tx = tx.clone();
+      pool.submit(Job {
+        input: setting.input(password),
+        done: Box::new(move |out| tx.send((i, out)).unwrap()),
+        cancel: Vec::new(),
+      });
+    }
+    drop(tx);
+    let mut seen = 0;
+    for (i, outcome) in rx {
+      if i == 2 {
+        assert_eq!(outcome, Err(Failure::Panicked));
+      } else {
+        assert_eq!(
+          outcome,
+          Ok(kernel::hash_one(&setting.input(&passwords[i]))),
+          "job {i}"
+        );
+      }
+      seen += 1;
+    }
+    assert_eq!(seen, passwords.len());
+    let stats = pool.stats();
+    assert_eq!(
+      (stats.completed, stats.running, stats.queued),
+      (passwords.len() as u64, 0, 0)
+    );
   }
 }
