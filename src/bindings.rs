@@ -58,6 +58,17 @@ fn hash_here(env: &Env, input: &kernel::Input) -> Result<[u8; 23]> {
     .map_err(|_| throw(env, Kind::Error, INTERNAL_CODE, INTERNAL))
 }
 
+/// A flag set when this JS environment (the main thread's or a worker's) is torn down, so that its
+/// jobs still queued or running are dropped instead of computing answers no one can receive.
+fn teardown_flag(env: &Env) -> Result<Arc<AtomicBool>> {
+  if let Some(flag) = env.get_instance_data::<Arc<AtomicBool>>()? {
+    return Ok(flag.clone());
+  }
+  let flag = Arc::new(AtomicBool::new(false));
+  env.set_instance_data(flag.clone(), (), |gone| gone.value.store(true, Relaxed))?;
+  Ok(flag)
+}
+
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
   Setting::parse(salt)
     .map(|(setting, _)| setting)
@@ -131,10 +142,12 @@ fn submit<'env, T: ToNapiValue + Send + 'static>(
     );
     throw(env, Kind::Error, "ERR_BCRYPT_QUEUE_FULL", &msg)
   })?;
+  let mut flags = vec![teardown_flag(env)?];
+  flags.extend(cancel.map(|c| c.flag.clone()));
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
   place.submit(pool::Job {
     input,
-    cancel: cancel.map(|c| c.flag.clone()).into_iter().collect(),
+    cancel: flags,
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);
