@@ -90,7 +90,7 @@ export interface PoolStats {
   lanesPerThread: number
   /** Jobs waiting for a lane. */
   queued: number
-  /** Jobs in a lane now. */
+  /** Jobs a pool thread has taken and not yet settled. */
   running: number
   /** Jobs computed since the process started. */
   completed: number

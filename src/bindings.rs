@@ -58,14 +58,19 @@ fn hash_here(env: &Env, input: &kernel::Input) -> Result<[u8; 23]> {
     .map_err(|_| throw(env, Kind::Error, INTERNAL_CODE, INTERNAL))
 }
 
-/// A flag set when this JS environment (the main thread's or a worker's) is torn down, so that its
-/// jobs still queued or running are dropped instead of computing answers no one can receive.
+/// This JS environment's (the main thread's or a worker's) one piece of instance data: a flag set
+/// when it is torn down, so that its jobs still queued or running are dropped instead of computing
+/// answers no one can receive.
+struct Teardown(Arc<AtomicBool>);
+
 fn teardown_flag(env: &Env) -> Result<Arc<AtomicBool>> {
-  if let Some(flag) = env.get_instance_data::<Arc<AtomicBool>>()? {
+  if let Some(Teardown(flag)) = env.get_instance_data::<Teardown>()? {
     return Ok(flag.clone());
   }
   let flag = Arc::new(AtomicBool::new(false));
-  env.set_instance_data(flag.clone(), (), |gone| gone.value.store(true, Relaxed))?;
+  env.set_instance_data(Teardown(flag.clone()), (), |gone| {
+    gone.value.0.store(true, Relaxed)
+  })?;
   Ok(flag)
 }
 
@@ -319,7 +324,7 @@ pub struct PoolStats {
   pub lanes_per_thread: u32,
   /// Jobs waiting for a lane.
   pub queued: u32,
-  /// Jobs in a lane now.
+  /// Jobs a pool thread has taken and not yet settled.
   pub running: u32,
   /// Jobs computed since the process started.
   pub completed: f64,

@@ -42,9 +42,10 @@ pub struct Job {
 }
 
 /// A job in the queue or a lane. The input stays with it after its lane is built: should a step
-/// panic, each job of the batch is replayed alone (see `Shared::isolate`).
+/// panic, each job of the batch is replayed alone (see `Shared::isolate`). Boxed so that moving a
+/// ticket leaves no copy of the key words behind; the box is zeroed when it drops.
 struct Ticket {
-  input: Input,
+  input: Box<Input>,
   done: Done,
   cancel: Vec<Arc<AtomicBool>>,
   queued_at: Instant,
@@ -118,7 +119,7 @@ struct Shared {
   capacity: usize,
   /// Workers blocked waiting for work.
   idle: AtomicUsize,
-  /// Jobs in lanes now, across all threads.
+  /// Jobs taken from the queue and not yet settled, across all threads.
   running: AtomicUsize,
   completed: AtomicU64,
   rejected: AtomicU64,
@@ -176,7 +177,7 @@ impl Reservation<'_> {
     self.used = true;
     let now = Instant::now();
     let ticket = Ticket {
-      input: job.input,
+      input: Box::new(job.input),
       done: job.done,
       cancel: job.cancel,
       queued_at: now,
@@ -329,16 +330,15 @@ impl Shared {
       let now = Instant::now();
       for mut ticket in admitted {
         if ticket.cancelled() {
-          self.settle(ticket, Err(Failure::Cancelled));
+          self.finish(ticket, Err(Failure::Cancelled));
           continue;
         }
         let Ok(lane) = catch_unwind(AssertUnwindSafe(|| Lane::new(&ticket.input))) else {
-          self.settle(ticket, Err(Failure::Panicked));
+          self.finish(ticket, Err(Failure::Panicked));
           continue;
         };
         self.wait.record(now - ticket.queued_at);
         ticket.started_at = now;
-        self.running.fetch_add(1, Relaxed);
         lanes.push(lane);
         tickets.push(ticket);
       }
@@ -347,7 +347,6 @@ impl Shared {
       }
 
       if catch_unwind(AssertUnwindSafe(|| kernel::step(&mut lanes))).is_err() {
-        self.running.fetch_sub(lanes.len(), Relaxed);
         lanes.clear();
         tickets.drain(..).for_each(|t| self.isolate(t));
         continue;
@@ -364,27 +363,39 @@ impl Shared {
           continue;
         };
         lanes.swap_remove(i);
-        let ticket = tickets.swap_remove(i);
-        self.running.fetch_sub(1, Relaxed);
-        if outcome.is_ok() {
-          self.compute.record(ticket.started_at.elapsed());
-        }
-        self.settle(ticket, outcome);
+        self.finish(tickets.swap_remove(i), outcome);
       }
     }
   }
 
   /// Settles a job whose batch panicked mid-step. The lanes' states are lost and the panic could
   /// have come from any of them, so each job runs again from the start, alone: a job that panics by
-  /// itself fails, the others of its batch get their right answer late. Panics are bugs, so this
-  /// path is for containment, not speed.
+  /// itself fails, the others of its batch get their right answer late, and each still stops at
+  /// the next step once cancelled. Panics are bugs, so this path is for containment, not speed.
   fn isolate(&self, ticket: Ticket) {
-    let outcome = if ticket.cancelled() {
-      Err(Failure::Cancelled)
-    } else {
-      catch_unwind(AssertUnwindSafe(|| kernel::hash_one(&ticket.input))).map_err(|_| Failure::Panicked)
-    };
-    self.settle(ticket, outcome);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+      let mut lane = [Lane::new(&ticket.input)];
+      while !lane[0].is_done() {
+        if ticket.cancelled() {
+          return Err(Failure::Cancelled);
+        }
+        kernel::step(&mut lane);
+      }
+      Ok(lane[0].output())
+    }));
+    self.finish(ticket, outcome.unwrap_or(Err(Failure::Panicked)));
+  }
+
+  /// Settles a job taken from the queue. The counts change before the caller hears of the outcome,
+  /// `running` last: whoever sees a job's answer, or sees nothing running and nothing queued, also
+  /// sees every count that goes with it.
+  fn finish(&self, ticket: Ticket, outcome: Outcome) {
+    if outcome.is_ok() {
+      self.compute.record(ticket.started_at.elapsed());
+    }
+    self.count(&outcome);
+    self.running.fetch_sub(1, Relaxed);
+    self.deliver(ticket, outcome);
   }
 
   /// Blocks until there is work, then takes this thread's share of it: the queue split evenly
@@ -412,20 +423,32 @@ impl Shared {
     self.pop(&mut queue, n)
   }
 
+  /// Jobs count as running from here, under the lock, so that none is ever out of both counts
+  /// (which `reserve`'s free lanes and anyone waiting for the pool to drain rely on).
   fn pop(&self, queue: &mut Queue, n: usize) -> Vec<Ticket> {
     let n = n.min(queue.jobs.len());
     let jobs = queue.jobs.drain(..n).collect();
+    self.running.fetch_add(n, Relaxed);
     self.queued.store(queue.jobs.len(), Relaxed);
     jobs
   }
 
-  /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
+  /// Settles a job still in the queue.
   fn settle(&self, ticket: Ticket, outcome: Outcome) {
+    self.count(&outcome);
+    self.deliver(ticket, outcome);
+  }
+
+  fn count(&self, outcome: &Outcome) {
     let counter = match outcome {
       Err(Failure::Cancelled) => &self.cancelled,
       _ => &self.completed,
     };
     counter.fetch_add(1, Relaxed);
+  }
+
+  /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
+  fn deliver(&self, ticket: Ticket, outcome: Outcome) {
     let _ = catch_unwind(AssertUnwindSafe(|| (ticket.done)(outcome)));
   }
 }
