@@ -14,6 +14,9 @@ const saved = `${manifest}.orig`
 
 switch (process.argv[2]) {
   case 'strip': {
+    // A pack that failed after stripping left the real manifest in `saved`: put it back first, so
+    // that a second pack cannot save the stripped one over it.
+    if (fs.existsSync(saved)) fs.renameSync(saved, manifest)
     fs.copyFileSync(manifest, saved)
     const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8'))
     delete pkg.scripts.prepare
