@@ -177,18 +177,40 @@ pub fn verify_result(setting: &Setting, stored: &str, ctext: &[u8; 23]) -> bool 
   constant_time_eq(setting.hash_string(ctext).as_bytes(), stored.as_bytes())
 }
 
-/// `bcrypt`'s `getRounds`: the number after the second `$`, read as C's `atoi` would (leading
-/// digits); `None` where that is 0 or the string has no such field.
+/// `bcrypt`'s `getRounds`, result for result: its C reads the string up to any NUL, skips `$`, a
+/// version of one or two bytes and `$`, and hands the rest to `atoi`, whose `int` it returns as a
+/// `u32`; 0 is "invalid hash provided" (`None`). So `" 10"` and `"+10"` read 10, `"-5"` reads
+/// 4294967291, and a number past the range of C's `long` saturates before the cast (glibc's `atoi` is
+/// `(int) strtol(s, NULL, 10)`).
 pub fn get_rounds(hash: &str) -> Option<u32> {
   let b = hash.as_bytes();
-  let rest = match b {
+  let c_string = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+  let rest = match c_string {
     [b'$', _, b'$', rest @ ..] => rest,
     [b'$', _, _, b'$', rest @ ..] => rest,
     _ => return None,
   };
-  let digits = rest.iter().take_while(|c| c.is_ascii_digit()).take(9);
-  let n = digits.fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-  (n != 0).then_some(n)
+  Some(atoi(rest) as u32).filter(|&n| n != 0)
+}
+
+/// C's `atoi` as glibc computes it: leading white space, a sign, digits, saturated to a 64-bit
+/// `long`, then cut to a 32-bit `int`.
+fn atoi(s: &[u8]) -> i32 {
+  let start = s
+    .iter()
+    .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+    .unwrap_or(s.len());
+  let (negative, digits) = match &s[start..] {
+    [b'-', rest @ ..] => (true, rest),
+    [b'+', rest @ ..] => (false, rest),
+    rest => (false, rest),
+  };
+  let magnitude = digits
+    .iter()
+    .take_while(|c| c.is_ascii_digit())
+    .fold(0i128, |n, d| (n * 10 + i128::from(d - b'0')).min(1 << 64));
+  let long = if negative { -magnitude } else { magnitude }.clamp(i64::MIN.into(), i64::MAX.into());
+  long as i32
 }
 
 /// The salt for `genSalt`: 16 random bytes under the given minor and cost.
@@ -304,6 +326,19 @@ mod tests {
     assert_eq!(get_rounds("$2$07$x"), Some(7));
     assert_eq!(get_rounds(""), None);
     assert_eq!(get_rounds("$2b$xx$"), None);
+    // What node bcrypt 6 answers for each (found by fuzz/fuzz_targets/parse.rs).
+    assert_eq!(get_rounds("$2b$0000000010$x"), Some(10));
+    assert_eq!(get_rounds("$2b$ \t10$"), Some(10));
+    assert_eq!(get_rounds("$2b$+10$"), Some(10));
+    assert_eq!(get_rounds("$2b$+-7"), None);
+    assert_eq!(get_rounds("$2b$-5$"), Some(4294967291));
+    assert_eq!(get_rounds("$2b$4294967296$"), None);
+    assert_eq!(get_rounds("$2b$4294967297$"), Some(1));
+    assert_eq!(get_rounds("$2b$2147483648$"), Some(2147483648));
+    assert_eq!(get_rounds("$2b$99999999999999999999$"), Some(u32::MAX));
+    assert_eq!(get_rounds("$2b$-99999999999999999999$"), None);
+    assert_eq!(get_rounds("$\0$11111"), None);
+    assert_eq!(get_rounds("$$$10"), Some(10));
   }
 
   #[test]
