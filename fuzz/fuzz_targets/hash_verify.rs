@@ -1,0 +1,170 @@
+//! Arbitrary passwords and salts hashed at low cost, one lane and several: the hashes must verify,
+//! parse back, match the `bcrypt` crate, and not depend on how the lanes were batched.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use bcrypt_offload::format::{get_rounds, key_words, verify_result, verify_setting, Minor, Setting};
+use bcrypt_offload::kernel::{self, hash_one, Lane, MAX_LANES};
+use libfuzzer_sys::fuzz_target;
+
+const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// Past `$2a$`'s length wraparound at 255 as well as `$2b$`'s 72-byte cap.
+const MAX_PASSWORD: usize = 300;
+
+#[derive(Arbitrary, Debug)]
+struct Job {
+  minor: u8,
+  /// Cost 5 rather than 4: lanes of different lengths in one batch.
+  slow: bool,
+  salt: [u8; 16],
+  /// Steps the thread has run before this job is queued.
+  arrival: u8,
+  /// The password is `bytes` repeated to this length, so that long ones (past 72, past 255) come as
+  /// often as short ones: left to `arbitrary`, a length takes as many input bytes.
+  length: u16,
+  bytes: Vec<u8>,
+}
+
+impl Job {
+  fn setting(&self) -> Setting {
+    Setting {
+      minor: [Minor::None, Minor::A, Minor::B, Minor::Y][usize::from(self.minor % 4)],
+      cost: 4 + u32::from(self.slow),
+      salt: self.salt,
+    }
+  }
+
+  fn password(&self) -> Vec<u8> {
+    let length = usize::from(self.length) % (MAX_PASSWORD + 1);
+    self.bytes.iter().copied().cycle().take(length).collect()
+  }
+}
+
+/// A second password close to the first, so that it often lands on the same key words (a change past
+/// byte 72, a length that wraps) as well as on different ones.
+#[derive(Arbitrary, Debug)]
+enum Edit {
+  Set(u16, u8),
+  Push(u8),
+  Truncate(u16),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Case {
+  job: Job,
+  edit: Edit,
+  lanes: u8,
+  queue: Vec<Job>,
+}
+
+fuzz_target!(|case: Case| {
+  check_one(&case.job, &case.edit);
+  let queue = &case.queue[..case.queue.len().min(MAX_LANES + 2)];
+  check_lanes(queue, 1 + usize::from(case.lanes) % MAX_LANES);
+});
+
+fn check_one(job: &Job, edit: &Edit) {
+  let (setting, password) = (job.setting(), job.password());
+  let ctext = hash_one(&setting.input(&password));
+  let hash = setting.hash_string(&ctext);
+  let prefix = setting.encode();
+  assert_eq!(hash.len(), setting.hash_len());
+  assert!(hash.starts_with(&prefix));
+  assert!(
+    hash[prefix.len()..].bytes().all(|c| ALPHABET.contains(&c)),
+    "{hash}"
+  );
+  assert_eq!(verify_setting(&hash), Some(setting));
+  assert_eq!(get_rounds(&hash), Some(setting.cost));
+  assert!(verify_result(&setting, &hash, &ctext));
+
+  assert_eq!(ctext, reference(&setting, &password), "{job:?}");
+  // The crate's own password handling (NUL appended, cut to 72 bytes) is ours except for `$2a$`
+  // passwords of 255 bytes and more, and it has no `$2$`.
+  let version = match setting.minor {
+    Minor::B => Some(bcrypt::Version::TwoB),
+    Minor::Y => Some(bcrypt::Version::TwoY),
+    Minor::A if password.len() < 255 => Some(bcrypt::Version::TwoA),
+    _ => None,
+  };
+  if let Some(version) = version {
+    let theirs = bcrypt::hash_with_salt(&password, setting.cost, setting.salt).unwrap();
+    assert_eq!(hash, theirs.format_for_version(version), "{job:?}");
+  }
+
+  let other = edited(&password, edit);
+  let same_key = key_words(setting.minor, &other) == key_words(setting.minor, &password);
+  let other_ctext = hash_one(&setting.input(&other));
+  assert_eq!(
+    verify_result(&setting, &hash, &other_ctext),
+    same_key,
+    "{other:?} against {job:?}"
+  );
+}
+
+fn edited(password: &[u8], edit: &Edit) -> Vec<u8> {
+  let mut p = password.to_vec();
+  match *edit {
+    Edit::Set(i, b) if !p.is_empty() => {
+      let i = usize::from(i) % p.len();
+      p[i] = b;
+    }
+    Edit::Set(_, b) | Edit::Push(b) => p.push(b),
+    Edit::Truncate(n) => p.truncate(usize::from(n) % (p.len() + 1)),
+  }
+  p
+}
+
+/// The ciphertext by the `bcrypt` crate's raw EksBlowfish, given the key bytes OpenBSD's bcrypt.c
+/// would pass: the first `key_len` bytes of the C string (password and NUL), read cyclically, where a
+/// `key_len` of 0 reads byte 0 forever. The schedule reads 72 bytes, so a longer key is cut there.
+fn reference(setting: &Setting, password: &[u8]) -> [u8; 23] {
+  let len = password.len();
+  let key_len = match setting.minor {
+    Minor::B | Minor::Y => len.min(72) + 1,
+    Minor::A => usize::from((len + 1) as u8),
+    Minor::None => usize::from(len as u8),
+  };
+  let c_string = [password, &[0]].concat();
+  let out = bcrypt::bcrypt(setting.cost, setting.salt, &c_string[..key_len.clamp(1, 72)]);
+  out[..23].try_into().unwrap()
+}
+
+/// Runs `jobs` as a pool thread does: up to `width` lanes stepped together, a job joining once it has
+/// arrived and a lane is free (at once if the thread is idle), and leaving as soon as it is done.
+fn check_lanes(jobs: &[Job], width: usize) {
+  let mut waiting = jobs.iter().peekable();
+  let (mut lanes, mut running) = (Vec::new(), Vec::new());
+  let (mut steps, mut finished) = (0u32, 0);
+  loop {
+    while lanes.len() < width {
+      let idle = lanes.is_empty();
+      let Some(job) = waiting.next_if(|job| idle || u32::from(job.arrival) <= steps) else {
+        break;
+      };
+      lanes.push(Lane::new(&job.setting().input(&job.password())));
+      running.push(job);
+    }
+    if lanes.is_empty() {
+      break;
+    }
+    kernel::step(&mut lanes);
+    steps += 1;
+    let mut i = 0;
+    while i < lanes.len() {
+      if lanes[i].is_done() {
+        let (lane, job) = (lanes.swap_remove(i), running.swap_remove(i));
+        let alone = hash_one(&job.setting().input(&job.password()));
+        assert_eq!(
+          lane.output(),
+          alone,
+          "{job:?} in lanes of {width}, queue {jobs:?}"
+        );
+        finished += 1;
+      } else {
+        i += 1;
+      }
+    }
+  }
+  assert_eq!(finished, jobs.len());
+}
