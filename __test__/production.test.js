@@ -6,31 +6,12 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { setTimeout: sleep } = require('node:timers/promises')
-
 const bcrypt = require('..')
+const { SLOW, until, occupyAllLanes: occupy } = require('./pool-helpers.js')
 
-const SLOW = '$2b$20$CCCCCCCCCCCCCCCCCCCCC.' // about a minute per hash
 const FAST = '$2b$04$CCCCCCCCCCCCCCCCCCCCC.'
 
-async function until(condition) {
-  while (!condition()) await sleep(5)
-}
-
-// Fills every lane with a hash that takes a minute, and returns the controller that drops them.
-async function occupyAllLanes() {
-  const { threads, lanesPerThread } = bcrypt.stats()
-  const controller = new AbortController()
-  const jobs = Array.from({ length: threads * lanesPerThread }, (_, i) =>
-    bcrypt.hash(`busy ${i}`, SLOW, { signal: controller.signal }).catch((err) => err),
-  )
-  await until(() => bcrypt.stats().running === threads * lanesPerThread)
-  return async () => {
-    controller.abort()
-    for (const result of await Promise.all(jobs)) assert.equal(result.name, 'AbortError')
-    await until(() => bcrypt.stats().running === 0)
-  }
-}
+const occupyAllLanes = () => occupy(bcrypt)
 
 test('an already-aborted signal rejects before anything is queued', async () => {
   const before = bcrypt.stats()

@@ -7,7 +7,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const util = require('node:util')
-const { setTimeout: sleep } = require('node:timers/promises')
+const { until, occupyAllLanes } = require('./pool-helpers.js')
 
 const bcrypt = require('..')
 
@@ -83,21 +83,14 @@ test('an abort while the job runs, and a full queue', async () => {
   controller.abort()
   assertClean(await asyncError(running), 'hash, aborted while queued or running')
   // The pool drops that job at its next step; until then it holds a lane.
-  const idle = () => bcrypt.stats().running + bcrypt.stats().queued === 0
-  while (!idle()) await sleep(5)
+  await until(() => bcrypt.stats().running + bcrypt.stats().queued === 0)
 
   bcrypt.configure({ maxQueue: 0 })
   try {
-    const { threads, lanesPerThread } = bcrypt.stats()
-    const stop = new AbortController()
-    const busy = Array.from({ length: threads * lanesPerThread }, () =>
-      bcrypt.hash('busy', '$2b$20$CCCCCCCCCCCCCCCCCCCCC.', { signal: stop.signal }).catch((e) => e.name),
-    )
-    while (bcrypt.stats().running < threads * lanesPerThread) await sleep(5)
+    const release = await occupyAllLanes(bcrypt)
     assertClean(await asyncError(bcrypt.hash(PW, FAST)), 'hash, queue full')
     assertClean(await asyncError(bcrypt.compare(PW, `${FAST}${'x'.repeat(31)}`)), 'compare, queue full')
-    stop.abort()
-    assert.deepEqual(await Promise.all(busy), Array(busy.length).fill('AbortError'))
+    await release()
   } finally {
     bcrypt.configure({ maxQueue: Infinity })
   }

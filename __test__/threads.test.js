@@ -7,6 +7,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Worker } = require('node:worker_threads')
 const { spawnSync } = require('node:child_process')
+const { until } = require('./pool-helpers.js')
 
 const entry = JSON.stringify(require.resolve('..'))
 
@@ -45,11 +46,9 @@ test('terminating a worker drops its jobs, crashes nothing, and the pool keeps s
     await w.terminate()
   }
   // Wait for all 90 to be settled one way or the other, then see which way.
-  let now = bcrypt.stats()
-  while (now.cancelled - before.cancelled + (now.completed - before.completed) < 90) {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    now = bcrypt.stats()
-  }
+  const settled = (s) => s.cancelled - before.cancelled + (s.completed - before.completed)
+  await until(() => settled(bcrypt.stats()) >= 90)
+  const now = bcrypt.stats()
   assert.equal(now.cancelled - before.cancelled, 90)
   assert.equal(now.completed - before.completed, 0)
   const h = await bcrypt.hash('still here', 4)

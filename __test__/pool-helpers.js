@@ -1,0 +1,31 @@
+'use strict'
+
+// Waiting on the pool, for the test files that watch its counters. No timing thresholds: a broken
+// implementation makes these wait until the test runner's timeout.
+
+const assert = require('node:assert/strict')
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const SLOW = '$2b$20$CCCCCCCCCCCCCCCCCCCCC.' // about a minute per hash
+
+async function until(condition) {
+  while (!condition()) await sleep(5)
+}
+
+// Fills every lane of `bcrypt`'s pool with a hash that takes a minute, and returns a function that
+// aborts them all (each must reject with an AbortError) and waits for their lanes to be free.
+async function occupyAllLanes(bcrypt) {
+  const { threads, lanesPerThread } = bcrypt.stats()
+  const controller = new AbortController()
+  const jobs = Array.from({ length: threads * lanesPerThread }, (_, i) =>
+    bcrypt.hash(`busy ${i}`, SLOW, { signal: controller.signal }).catch((err) => err),
+  )
+  await until(() => bcrypt.stats().running === threads * lanesPerThread)
+  return async () => {
+    controller.abort()
+    for (const result of await Promise.all(jobs)) assert.equal(result.name, 'AbortError')
+    await until(() => bcrypt.stats().running === 0)
+  }
+}
+
+module.exports = { SLOW, until, occupyAllLanes }
