@@ -17,6 +17,15 @@ export declare class Cancellation {
 }
 
 /**
+ * The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
+ * libuv's threadpool.
+ */
+export declare function calibrate(targetMs: number): Promise<number>
+
+/** The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`). */
+export declare function calibrateSync(targetMs: number): number
+
+/**
  * Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
  * well-formed hash resolves `false` without queueing anything.
  */

@@ -89,7 +89,8 @@ fn pool_throughput(cost: u32) {
         pool.submit(Job {
           input,
           done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
-          cancel: Vec::new(),
+          handle: Default::default(),
+          orphaned: None,
         });
       }
       drop(tx);

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use zeroize::Zeroize;
 
 use crate::format::{self, Minor, Setting};
-use crate::{kernel, pool};
+use crate::{calibrate, kernel, pool};
 
 const INVALID_SALT: &str = "Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue";
 const INTERNAL: &str = "bcrypt-offload: internal error while hashing (a bug: please report it)";
@@ -56,6 +56,14 @@ fn throw(env: &Env, kind: Kind, code: &str, msg: &str) -> Error {
 fn hash_here(env: &Env, input: &kernel::Input) -> Result<[u8; 23]> {
   std::panic::catch_unwind(|| kernel::hash_one(input))
     .map_err(|_| throw(env, Kind::Error, INTERNAL_CODE, INTERNAL))
+}
+
+/// Rejects a deferred with the internal error, built on the JS thread, where an error object with
+/// a `code` can be made; rejecting with it hands JS that very object.
+fn internal_error<T>(env: Env) -> Result<T> {
+  let mut err = env.create_error(Error::from_reason(INTERNAL))?;
+  err.set_named_property("code", INTERNAL_CODE)?;
+  Err(Error::from(err.to_unknown()))
 }
 
 /// This JS environment's (the main thread's or a worker's) one piece of instance data: a flag set
@@ -111,7 +119,7 @@ pub const MAX_THREADS: u32 = pool::MAX_THREADS as u32;
 /// A flag JS sets to drop a queued or running job (see `index.js`, `AbortSignal`).
 #[napi]
 pub struct Cancellation {
-  flag: Arc<AtomicBool>,
+  handle: Arc<pool::Handle>,
 }
 
 #[napi]
@@ -120,14 +128,14 @@ impl Cancellation {
   #[allow(clippy::new_without_default)]
   pub fn new() -> Self {
     Cancellation {
-      flag: Arc::new(AtomicBool::new(false)),
+      handle: Arc::default(),
     }
   }
 
   /// Drops the job: from the queue if it waits, from its lane at the next step if it runs.
   #[napi]
   pub fn cancel(&self) {
-    self.flag.store(true, Relaxed);
+    self.handle.cancel();
   }
 }
 
@@ -147,12 +155,13 @@ fn submit<'env, T: ToNapiValue + Send + 'static>(
     );
     throw(env, Kind::Error, "ERR_BCRYPT_QUEUE_FULL", &msg)
   })?;
-  let mut flags = vec![teardown_flag(env)?];
-  flags.extend(cancel.map(|c| c.flag.clone()));
+  let orphaned = Some(teardown_flag(env)?);
+  let handle = cancel.map_or_else(Default::default, |c| c.handle.clone());
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
   place.submit(pool::Job {
     input,
-    cancel: flags,
+    handle,
+    orphaned,
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);
@@ -161,13 +170,7 @@ fn submit<'env, T: ToNapiValue + Send + 'static>(
       // index.js has already rejected its own promise with an AbortError; this one is only
       // observed by that wrapper.
       Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
-      // Built on the JS thread, where an error object with a `code` can be made; rejecting with it
-      // hands JS that very object.
-      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(|env| {
-        let mut err = env.create_error(Error::from_reason(INTERNAL))?;
-        err.set_named_property("code", INTERNAL_CODE)?;
-        Err(Error::from(err.to_unknown()))
-      })),
+      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(internal_error)),
     }),
   });
   Ok(promise)
@@ -280,6 +283,30 @@ pub fn hash_info(hash: String) -> Option<HashInfo> {
     minor: s.minor.letter().to_string(),
     cost: s.cost,
   })
+}
+
+/// The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`).
+#[napi(catch_unwind)]
+pub fn calibrate_sync(env: &Env, target_ms: f64) -> Result<u32> {
+  std::panic::catch_unwind(|| calibrate::cost_for(target_ms))
+    .map_err(|_| throw(env, Kind::Error, INTERNAL_CODE, INTERNAL))
+}
+
+/// The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
+/// libuv's threadpool.
+#[napi(catch_unwind, ts_return_type = "Promise<number>")]
+pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred::<u32, Resolver<u32>>()?;
+  std::thread::Builder::new()
+    .name("bcrypt-offload-calibrate".into())
+    .spawn(
+      move || match std::panic::catch_unwind(|| calibrate::cost_for(target_ms)) {
+        Ok(cost) => deferred.resolve(Box::new(move |_| Ok(cost))),
+        Err(_) => deferred.resolve(Box::new(internal_error)),
+      },
+    )
+    .map_err(|e| pool_error(env, pool::PoolError::Spawn(e)))?;
+  Ok(promise)
 }
 
 /// Sets the pool's thread count; only before the first async call, unless it is the same count.

@@ -5,6 +5,7 @@
 //! is the thin napi layer, compiled only with the `node` feature that `napi build` turns on, so that
 //! `cargo test` links without Node's symbols.
 
+pub mod calibrate;
 pub mod format;
 pub mod kernel;
 pub mod pool;

@@ -9,9 +9,9 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::kernel::{self, Input, Lane, MAX_LANES};
@@ -35,11 +35,65 @@ pub type Done = Box<dyn FnOnce(Outcome) + Send>;
 pub struct Job {
   pub input: Input,
   pub done: Done,
-  /// Flags that drop the job when any of them is set, from any thread: the caller's own (an
-  /// `AbortSignal`) and its environment's (a worker thread that is gone). Checked when the job leaves
-  /// the queue and between steps.
-  pub cancel: Vec<Arc<AtomicBool>>,
+  /// The caller's hold on the job: `Handle::cancel` drops it wherever it is.
+  pub handle: Arc<Handle>,
+  /// Set when whoever would receive the outcome is gone for good (a torn-down JS environment):
+  /// shared by many jobs, checked when the job leaves the queue and between steps.
+  pub orphaned: Option<Arc<AtomicBool>>,
 }
+
+/// Where one job is, shared between the pool and its caller, so that a cancellation knows whether it
+/// frees a place in the queue. A cancelled job stays in the queue, counted as dead, until a worker
+/// skips it or the queue is compacted: refusing a call must cost the same whatever the queue holds.
+#[derive(Default)]
+pub struct Handle {
+  state: AtomicU8,
+  /// The pool it was submitted to, once it was.
+  shared: OnceLock<Weak<Shared>>,
+}
+
+const NEW: u8 = 0;
+const QUEUED: u8 = 1;
+const TAKEN: u8 = 2;
+const CANCELLED: u8 = 3;
+
+impl Handle {
+  /// Drops the job: a queued one gives its place back at once and is never computed; a running one
+  /// leaves its lane at the next step. Idempotent; a finished job is unaffected.
+  pub fn cancel(&self) {
+    let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
+      // Not submitted yet: `Reservation::submit` will find it cancelled.
+      self.state.store(CANCELLED, Relaxed);
+      return;
+    };
+    // Under the queue's lock, so that the dead count and the queue change together.
+    let mut queue = shared.lock();
+    if self.state.swap(CANCELLED, Relaxed) != QUEUED {
+      return;
+    }
+    queue.dead += 1;
+    shared.queued.store(queue.live(), Relaxed);
+    // Compact once dead jobs are most of the queue: each compaction removes at least as many jobs
+    // as it keeps, so its cost is paid for by the cancellations it clears.
+    let dropped = if queue.dead > COMPACT_AT && 2 * queue.dead > queue.jobs.len() {
+      let (kept, gone) = queue.jobs.drain(..).partition(|t: &Ticket| !t.dead());
+      queue.jobs = kept;
+      queue.dead = 0;
+      gone
+    } else {
+      VecDeque::new()
+    };
+    drop(queue);
+    shared.settle_all(dropped.into());
+  }
+
+  fn cancelled(&self) -> bool {
+    self.state.load(Relaxed) == CANCELLED
+  }
+}
+
+/// Dead jobs below this count are left for the workers to skip.
+const COMPACT_AT: usize = 64;
 
 /// A job in the queue or a lane. The input stays with it after its lane is built: should a step
 /// panic, each job of the batch is replayed alone (see `Shared::isolate`). Boxed so that moving a
@@ -47,21 +101,37 @@ pub struct Job {
 struct Ticket {
   input: Box<Input>,
   done: Done,
-  cancel: Vec<Arc<AtomicBool>>,
+  handle: Arc<Handle>,
+  orphaned: Option<Arc<AtomicBool>>,
   queued_at: Instant,
   started_at: Instant,
 }
 
 impl Ticket {
+  /// Whether its outcome is no longer wanted.
   fn cancelled(&self) -> bool {
-    self.cancel.iter().any(|c| c.load(Relaxed))
+    self.handle.cancelled() || self.orphaned.as_ref().is_some_and(|o| o.load(Relaxed))
+  }
+
+  /// Cancelled while queued: counted in `Queue::dead`.
+  fn dead(&self) -> bool {
+    self.handle.cancelled()
   }
 }
 
 struct Queue {
   jobs: VecDeque<Ticket>,
+  /// Jobs in `jobs` cancelled while they waited (see `Handle`).
+  dead: usize,
   /// Places promised to callers that are still building their job (see `Pool::reserve`).
   reserved: usize,
+}
+
+impl Queue {
+  /// Jobs waiting for a lane that someone still wants.
+  fn live(&self) -> usize {
+    self.jobs.len() - self.dead
+  }
 }
 
 /// Upper bounds, in milliseconds, of the histograms' buckets; a last bucket takes the rest.
@@ -111,7 +181,9 @@ impl Histogram {
 struct Shared {
   queue: Mutex<Queue>,
   wake: Condvar,
-  /// `queue.jobs.len()`, readable between steps without taking the lock.
+  /// Set, under the queue's lock, when the pool is dropped: every job it holds is cancelled.
+  closing: AtomicBool,
+  /// `queue.live()`, readable between steps without taking the lock.
   queued: AtomicUsize,
   /// The most jobs that may wait beyond the free lanes; `usize::MAX` for no bound.
   max_queue: AtomicUsize,
@@ -121,7 +193,9 @@ struct Shared {
   idle: AtomicUsize,
   /// Jobs taken from the queue and not yet settled, across all threads.
   running: AtomicUsize,
-  completed: AtomicU64,
+  /// Jobs whose computation panicked. Those computed fine are counted by `compute`, so that
+  /// `completed` and the histogram's count are always read from one snapshot and agree.
+  failed: AtomicU64,
   rejected: AtomicU64,
   cancelled: AtomicU64,
   /// Time from submission to a lane.
@@ -152,9 +226,11 @@ pub struct QueueFull {
   pub max_queue: usize,
 }
 
+/// Dropping a pool cancels every job it holds (each settles `Cancelled`) and joins its threads,
+/// which stop within one step. The process-wide pool (`global`) is never dropped.
 pub struct Pool {
   shared: Arc<Shared>,
-  threads: usize,
+  workers: Vec<JoinHandle<()>>,
 }
 
 /// The OS scheduling class of the pool's threads (see `lower_priority`).
@@ -168,7 +244,7 @@ pub enum Priority {
 
 /// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
 pub struct Reservation<'a> {
-  shared: &'a Shared,
+  shared: &'a Arc<Shared>,
   used: bool,
 }
 
@@ -179,14 +255,29 @@ impl Reservation<'_> {
     let ticket = Ticket {
       input: Box::new(job.input),
       done: job.done,
-      cancel: job.cancel,
+      handle: job.handle,
+      orphaned: job.orphaned,
       queued_at: now,
       started_at: now,
     };
+    // The handle learns its pool before it can be seen queued, so that a cancellation from then on
+    // finds the queue to give its place back to.
+    let _ = ticket.handle.shared.set(Arc::downgrade(self.shared));
     let mut queue = self.shared.lock();
     queue.reserved -= 1;
+    if ticket
+      .handle
+      .state
+      .compare_exchange(NEW, QUEUED, Relaxed, Relaxed)
+      .is_err()
+    {
+      // Cancelled before it was queued.
+      drop(queue);
+      self.shared.drop_cancelled(ticket);
+      return;
+    }
     queue.jobs.push_back(ticket);
-    self.shared.queued.store(queue.jobs.len(), Relaxed);
+    self.shared.queued.store(queue.live(), Relaxed);
     drop(queue);
     self.shared.wake.notify_one();
   }
@@ -202,38 +293,59 @@ impl Drop for Reservation<'_> {
 
 impl Pool {
   pub fn new(threads: usize, lanes: usize, priority: Priority) -> Result<Pool, PoolError> {
+    Pool::start(threads, lanes, priority, |name, work| {
+      thread::Builder::new().name(name).spawn(work)
+    })
+  }
+
+  /// Starts `threads` workers through `spawn`. Should one fail to start, those already started are
+  /// stopped and joined before the error returns: a failed start holds on to nothing, and a later
+  /// one (with fewer threads, say) starts afresh.
+  fn start(
+    threads: usize,
+    lanes: usize,
+    priority: Priority,
+    mut spawn: impl FnMut(String, Box<dyn FnOnce() + Send>) -> std::io::Result<JoinHandle<()>>,
+  ) -> Result<Pool, PoolError> {
     assert!((1..=MAX_LANES).contains(&lanes));
     let shared = Arc::new(Shared {
       queue: Mutex::new(Queue {
         jobs: VecDeque::new(),
+        dead: 0,
         reserved: 0,
       }),
+      closing: AtomicBool::new(false),
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
       max_queue: AtomicUsize::new(usize::MAX),
       capacity: threads * lanes,
       idle: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
-      completed: AtomicU64::new(0),
+      failed: AtomicU64::new(0),
       rejected: AtomicU64::new(0),
       cancelled: AtomicU64::new(0),
       wait: Histogram::new(),
       compute: Histogram::new(),
       lanes,
     });
+    let mut pool = Pool {
+      shared,
+      workers: Vec::with_capacity(threads),
+    };
     for i in 0..threads {
-      let shared = shared.clone();
-      thread::Builder::new()
-        .name(format!("bcrypt-offload-{i}"))
-        .spawn(move || {
-          if priority == Priority::Idle {
-            lower_priority();
-          }
-          shared.work()
-        })
-        .map_err(PoolError::Spawn)?;
+      let shared = pool.shared.clone();
+      let work = Box::new(move || {
+        if priority == Priority::Idle {
+          lower_priority();
+        }
+        shared.work()
+      });
+      // On error `pool` drops here, which stops and joins the workers already started.
+      pool
+        .workers
+        .push(spawn(format!("bcrypt-offload-{i}"), work).map_err(PoolError::Spawn)?);
     }
-    Ok(Pool { shared, threads })
+    Ok(pool)
   }
 
   /// Bounds the queue: once `max` jobs wait for a lane (beyond those that free lanes are about to
@@ -244,18 +356,19 @@ impl Pool {
 
   pub fn stats(&self) -> Stats {
     let s = &self.shared;
+    let compute = s.compute.snapshot();
     let max_queue = s.max_queue.load(Relaxed);
     Stats {
-      threads: self.threads,
+      threads: self.workers.len(),
       lanes_per_thread: s.lanes,
       queued: s.queued.load(Relaxed),
       running: s.running.load(Relaxed),
-      completed: s.completed.load(Relaxed),
+      completed: compute.counts.iter().sum::<u64>() + s.failed.load(Relaxed),
       rejected: s.rejected.load(Relaxed),
       cancelled: s.cancelled.load(Relaxed),
       max_queue: (max_queue != usize::MAX).then_some(max_queue),
       wait: s.wait.snapshot(),
-      compute: s.compute.snapshot(),
+      compute,
     }
   }
 
@@ -270,27 +383,14 @@ impl Pool {
       .capacity
       .saturating_sub(self.shared.running.load(Relaxed));
     let limit = max_queue.saturating_add(free_lanes);
-    let mut dropped = Vec::new();
-    if queue.jobs.len() + queue.reserved >= limit {
-      // Cancelled jobs leave the queue only when a worker reaches them; a full queue is the one
-      // moment their places matter, so give them back now.
-      let (kept, gone): (VecDeque<_>, VecDeque<_>) = queue.jobs.drain(..).partition(|t| !t.cancelled());
-      queue.jobs = kept;
-      self.shared.queued.store(queue.jobs.len(), Relaxed);
-      dropped.extend(gone);
-    }
-    let full = queue.jobs.len() + queue.reserved >= limit;
-    if !full {
-      queue.reserved += 1;
-    }
-    drop(queue);
-    for ticket in dropped {
-      self.shared.settle(ticket, Err(Failure::Cancelled));
-    }
-    if full {
+    // Cancelled jobs already gave their places back (see `Handle`): a refusal costs the same
+    // whatever the queue holds.
+    if queue.live() + queue.reserved >= limit {
+      drop(queue);
       self.shared.rejected.fetch_add(1, Relaxed);
       return Err(QueueFull { max_queue });
     }
+    queue.reserved += 1;
     Ok(Reservation {
       shared: &self.shared,
       used: false,
@@ -308,6 +408,20 @@ impl Pool {
   }
 }
 
+impl Drop for Pool {
+  fn drop(&mut self) {
+    let queue = self.shared.lock();
+    self.shared.closing.store(true, Relaxed);
+    drop(queue);
+    self.shared.wake.notify_all();
+    for worker in self.workers.drain(..) {
+      // A worker never panics (every job runs under catch_unwind); if one had, there is nothing
+      // left to stop.
+      let _ = worker.join();
+    }
+  }
+}
+
 impl Shared {
   fn lock(&self) -> MutexGuard<'_, Queue> {
     // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
@@ -319,7 +433,10 @@ impl Shared {
     let mut tickets: Vec<Ticket> = Vec::with_capacity(self.lanes);
     loop {
       let admitted = if lanes.is_empty() {
-        self.wait_for_jobs()
+        match self.wait_for_jobs() {
+          Some(jobs) => jobs,
+          None => return,
+        }
       } else if lanes.len() < self.lanes && self.queued.load(Relaxed) > 0 && self.idle.load(Relaxed) == 0 {
         // Only when no thread is idle: an idle thread runs a new job with fewer lanes beside it,
         // so it finishes sooner there.
@@ -329,7 +446,7 @@ impl Shared {
       };
       let now = Instant::now();
       for mut ticket in admitted {
-        if ticket.cancelled() {
+        if self.unwanted(&ticket) {
           self.finish(ticket, Err(Failure::Cancelled));
           continue;
         }
@@ -354,7 +471,7 @@ impl Shared {
 
       let mut i = 0;
       while i < lanes.len() {
-        let outcome = if tickets[i].cancelled() {
+        let outcome = if self.unwanted(&tickets[i]) {
           Err(Failure::Cancelled)
         } else if lanes[i].is_done() {
           catch_unwind(AssertUnwindSafe(|| lanes[i].output())).map_err(|_| Failure::Panicked)
@@ -376,7 +493,7 @@ impl Shared {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
       let mut lane = [Lane::new(&ticket.input)];
       while !lane[0].is_done() {
-        if ticket.cancelled() {
+        if self.unwanted(&ticket) {
           return Err(Failure::Cancelled);
         }
         kernel::step(&mut lane);
@@ -390,61 +507,87 @@ impl Shared {
   /// `running` last: whoever sees a job's answer, or sees nothing running and nothing queued, also
   /// sees every count that goes with it.
   fn finish(&self, ticket: Ticket, outcome: Outcome) {
-    if outcome.is_ok() {
-      self.compute.record(ticket.started_at.elapsed());
+    match outcome {
+      Ok(_) => self.compute.record(ticket.started_at.elapsed()),
+      Err(Failure::Panicked) => _ = self.failed.fetch_add(1, Relaxed),
+      Err(Failure::Cancelled) => _ = self.cancelled.fetch_add(1, Relaxed),
     }
-    self.count(&outcome);
     self.running.fetch_sub(1, Relaxed);
     self.deliver(ticket, outcome);
   }
 
   /// Blocks until there is work, then takes this thread's share of it: the queue split evenly
-  /// among the threads that are idle, up to a full set of lanes.
-  fn wait_for_jobs(&self) -> Vec<Ticket> {
+  /// among the threads that are idle, up to a full set of lanes. `None` once the pool is dropped
+  /// and nothing is left to do.
+  fn wait_for_jobs(&self) -> Option<Vec<Ticket>> {
     let mut queue = self.lock();
     self.idle.fetch_add(1, Relaxed);
-    while queue.jobs.is_empty() {
+    while queue.jobs.is_empty() && !self.closing.load(Relaxed) {
       queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
     }
     self.idle.fetch_sub(1, Relaxed);
+    if queue.jobs.is_empty() {
+      return None;
+    }
     let other_idle = self.idle.load(Relaxed);
-    let n = queue.jobs.len().div_ceil(other_idle + 1).min(self.lanes);
-    let jobs = self.pop(&mut queue, n);
-    let more = !queue.jobs.is_empty() && other_idle > 0;
+    // At least one: a queue of dead jobs only is drained, not spun on.
+    let n = queue.live().div_ceil(other_idle + 1).clamp(1, self.lanes);
+    let (jobs, dead) = self.pop(&mut queue, n);
+    let more = queue.live() > 0 && other_idle > 0;
     drop(queue);
     if more {
       self.wake.notify_one();
     }
-    jobs
+    self.settle_all(dead);
+    Some(jobs)
   }
 
   fn take(&self, n: usize) -> Vec<Ticket> {
-    let mut queue = self.lock();
-    self.pop(&mut queue, n)
-  }
-
-  /// Jobs count as running from here, under the lock, so that none is ever out of both counts
-  /// (which `reserve`'s free lanes and anyone waiting for the pool to drain rely on).
-  fn pop(&self, queue: &mut Queue, n: usize) -> Vec<Ticket> {
-    let n = n.min(queue.jobs.len());
-    let jobs = queue.jobs.drain(..n).collect();
-    self.running.fetch_add(n, Relaxed);
-    self.queued.store(queue.jobs.len(), Relaxed);
+    let (jobs, dead) = self.pop(&mut self.lock(), n);
+    self.settle_all(dead);
     jobs
   }
 
-  /// Settles a job still in the queue.
-  fn settle(&self, ticket: Ticket, outcome: Outcome) {
-    self.count(&outcome);
-    self.deliver(ticket, outcome);
+  /// Takes up to `n` live jobs from the front of the queue, and the dead ones before them (to be
+  /// settled once the lock is released). Jobs count as running from here, under the lock, so that
+  /// none is ever out of both counts (which `reserve`'s free lanes and anyone waiting for the pool
+  /// to drain rely on).
+  fn pop(&self, queue: &mut Queue, n: usize) -> (Vec<Ticket>, Vec<Ticket>) {
+    let (mut jobs, mut dead) = (Vec::with_capacity(n), Vec::new());
+    while jobs.len() < n {
+      let Some(ticket) = queue.jobs.pop_front() else {
+        break;
+      };
+      if ticket
+        .handle
+        .state
+        .compare_exchange(QUEUED, TAKEN, Relaxed, Relaxed)
+        .is_ok()
+      {
+        jobs.push(ticket);
+      } else {
+        queue.dead -= 1;
+        dead.push(ticket);
+      }
+    }
+    self.running.fetch_add(jobs.len(), Relaxed);
+    self.queued.store(queue.live(), Relaxed);
+    (jobs, dead)
   }
 
-  fn count(&self, outcome: &Outcome) {
-    let counter = match outcome {
-      Err(Failure::Cancelled) => &self.cancelled,
-      _ => &self.completed,
-    };
-    counter.fetch_add(1, Relaxed);
+  /// Whether a taken job is to be dropped rather than computed further.
+  fn unwanted(&self, ticket: &Ticket) -> bool {
+    ticket.cancelled() || self.closing.load(Relaxed)
+  }
+
+  fn settle_all(&self, dead: Vec<Ticket>) {
+    dead.into_iter().for_each(|t| self.drop_cancelled(t));
+  }
+
+  /// Settles a job cancelled while it was queued.
+  fn drop_cancelled(&self, ticket: Ticket) {
+    self.cancelled.fetch_add(1, Relaxed);
+    self.deliver(ticket, Err(Failure::Cancelled));
   }
 
   /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
@@ -536,8 +679,8 @@ pub fn configure(threads: usize) -> Result<(), PoolError> {
   }
   let mut requested = requested();
   match POOL.get() {
-    Some(pool) if pool.threads != threads => Err(PoolError::AlreadyStarted {
-      running: pool.threads,
+    Some(pool) if pool.workers.len() != threads => Err(PoolError::AlreadyStarted {
+      running: pool.workers.len(),
     }),
     Some(_) => Ok(()),
     None => {
@@ -649,7 +792,8 @@ mod tests {
       pool.submit(Job {
         input: s.input(password.as_bytes()),
         done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
-        cancel: Vec::new(),
+        handle: Arc::default(),
+        orphaned: None,
       });
     }
     drop(tx);
@@ -666,7 +810,7 @@ mod tests {
     assert_eq!(seen, settings.len());
   }
 
-  fn job(cost: u32, cancel: Option<Arc<AtomicBool>>, tx: mpsc::Sender<Outcome>) -> Job {
+  fn job(cost: u32, handle: Arc<Handle>, tx: mpsc::Sender<Outcome>) -> Job {
     let setting = Setting {
       minor: crate::format::Minor::B,
       cost,
@@ -675,7 +819,8 @@ mod tests {
     Job {
       input: setting.input(b"pw"),
       done: Box::new(move |out| tx.send(out).unwrap()),
-      cancel: cancel.into_iter().collect(),
+      handle,
+      orphaned: None,
     }
   }
 
@@ -685,16 +830,16 @@ mod tests {
     let (tx, rx) = mpsc::channel();
     // A long job to cancel while it runs, then more than the lanes hold, the last one cancelled
     // while it still waits.
-    let running = Arc::new(AtomicBool::new(false));
-    pool.submit(job(20, Some(running.clone()), tx.clone()));
-    let waiting = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(Handle::default());
+    pool.submit(job(20, running.clone(), tx.clone()));
+    let waiting = Arc::new(Handle::default());
     for _ in 0..MAX_LANES {
-      pool.submit(job(4, None, tx.clone()));
+      pool.submit(job(4, Arc::default(), tx.clone()));
     }
-    pool.submit(job(4, Some(waiting.clone()), tx.clone()));
-    waiting.store(true, Relaxed);
+    pool.submit(job(4, waiting.clone(), tx.clone()));
+    waiting.cancel();
     std::thread::sleep(Duration::from_millis(50));
-    running.store(true, Relaxed);
+    running.cancel();
     drop(tx);
     let outcomes: Vec<Outcome> = rx.iter().collect();
     assert_eq!(
@@ -719,7 +864,7 @@ mod tests {
       pool
         .reserve()
         .expect("a lane is free")
-        .submit(job(4, None, tx.clone()));
+        .submit(job(4, Arc::default(), tx.clone()));
     }
     assert!(pool.reserve().is_err(), "every lane is taken and no job may wait");
     assert_eq!(rx.iter().take(3).filter(|o| o.is_ok()).count(), 3);
@@ -730,31 +875,135 @@ mod tests {
     let pool = Pool::new(1, 1, Priority::Idle).unwrap();
     pool.set_max_queue(Some(2));
     let (tx, rx) = mpsc::channel();
-    pool.submit(job(14, None, tx.clone())); // occupies the only lane for a while
+    pool.submit(job(14, Arc::default(), tx.clone())); // occupies the only lane for a while
     std::thread::sleep(Duration::from_millis(20));
     let first = pool.reserve().unwrap();
     let second = pool.reserve().unwrap();
     assert!(pool.reserve().is_err(), "two places are promised");
     drop(second);
     let third = pool.reserve().unwrap();
-    first.submit(job(4, None, tx.clone()));
-    third.submit(job(4, None, tx.clone()));
+    first.submit(job(4, Arc::default(), tx.clone()));
+    third.submit(job(4, Arc::default(), tx.clone()));
     assert!(pool.reserve().is_err(), "two jobs wait");
     assert_eq!(pool.stats().rejected, 2);
     // A cancelled job gives its place back when the queue is full.
-    let flag = Arc::new(AtomicBool::new(false));
+    let handle = Arc::new(Handle::default());
     pool.set_max_queue(Some(3));
-    pool
-      .reserve()
-      .unwrap()
-      .submit(job(4, Some(flag.clone()), tx.clone()));
+    pool.reserve().unwrap().submit(job(4, handle.clone(), tx.clone()));
     assert!(pool.reserve().is_err());
-    flag.store(true, Relaxed);
+    handle.cancel();
     drop(pool.reserve().unwrap());
-    assert_eq!(rx.recv().unwrap(), Err(Failure::Cancelled));
     pool.set_max_queue(None);
-    pool.reserve().unwrap().submit(job(4, None, tx));
-    assert_eq!(rx.iter().take(4).filter(|o| o.is_ok()).count(), 4);
+    pool.reserve().unwrap().submit(job(4, Arc::default(), tx));
+    let outcomes: Vec<Outcome> = rx.iter().take(5).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
+    assert_eq!(
+      outcomes.iter().filter(|o| **o == Err(Failure::Cancelled)).count(),
+      1
+    );
+  }
+
+  /// Occupies a one-lane, one-thread pool with a job that runs until cancelled, queues `waiting`
+  /// jobs behind it, and returns the handles.
+  fn blocked_pool(
+    max_queue: usize,
+    waiting: usize,
+  ) -> (Pool, Arc<Handle>, Vec<Arc<Handle>>, mpsc::Receiver<Outcome>) {
+    let pool = Pool::new(1, 1, Priority::Normal).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let blocker = Arc::new(Handle::default());
+    pool.submit(job(31, blocker.clone(), tx.clone()));
+    while pool.stats().running == 0 {
+      thread::yield_now();
+    }
+    let handles: Vec<Arc<Handle>> = (0..waiting).map(|_| Arc::new(Handle::default())).collect();
+    for h in &handles {
+      pool.submit(job(4, h.clone(), tx.clone()));
+    }
+    pool.set_max_queue(Some(max_queue));
+    (pool, blocker, handles, rx)
+  }
+
+  #[test]
+  fn a_refusal_costs_the_same_whatever_the_queue_holds() {
+    // Each refusal used to re-partition the whole queue. Timed as a ratio between a queue of 100
+    // and one of 100,000 (each the best of five tries), not as a threshold: with the old code the
+    // ratio was in the hundreds.
+    let time_refusals = |waiting: usize| {
+      let (pool, blocker, _handles, _rx) = blocked_pool(waiting, waiting);
+      let best = (0..5)
+        .map(|_| {
+          let t = Instant::now();
+          for _ in 0..2_000 {
+            assert!(pool.reserve().is_err());
+          }
+          t.elapsed()
+        })
+        .min()
+        .unwrap();
+      blocker.cancel();
+      best
+    };
+    let small = time_refusals(100);
+    let large = time_refusals(100_000);
+    let ratio = large.as_secs_f64() / small.as_secs_f64();
+    assert!(
+      ratio < 10.0,
+      "2,000 refusals: {small:?} with 100 queued, {large:?} with 100,000"
+    );
+  }
+
+  #[test]
+  fn a_cancelled_job_frees_its_place_at_once_and_dead_jobs_are_compacted() {
+    let (pool, blocker, handles, rx) = blocked_pool(1_000, 1_000);
+    assert!(pool.reserve().is_err());
+    handles[500].cancel();
+    handles[500].cancel(); // idempotent: one place, not two
+    drop(pool.reserve().expect("the cancelled job's place"));
+    assert_eq!(pool.stats().queued, 999);
+    // Cancelling most of the queue shrinks it without waiting for a worker to reach the dead: what
+    // stays is the 100 live jobs and fewer dead ones than set off a compaction.
+    handles[..900].iter().for_each(|h| h.cancel());
+    let left = pool.shared.lock().jobs.len();
+    assert!(left <= 100 + COMPACT_AT, "{left} jobs left in the queue");
+    assert_eq!(pool.stats().queued, 100);
+    assert_eq!(
+      rx.try_iter().filter(|o| *o == Err(Failure::Cancelled)).count(),
+      1_000 - left
+    );
+    blocker.cancel();
+    let outcomes: Vec<Outcome> = rx.iter().take(left + 1).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 100);
+    assert_eq!(pool.stats().cancelled, 901);
+  }
+
+  #[test]
+  fn a_failed_start_stops_the_threads_it_started() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let mut started = 0;
+    let result = Pool::start(8, 2, Priority::Idle, |name, work| {
+      started += 1;
+      if started == 4 {
+        return Err(std::io::Error::other("no room for a thread"));
+      }
+      let live = live.clone();
+      live.fetch_add(1, Relaxed);
+      thread::Builder::new().name(name).spawn(move || {
+        work();
+        live.fetch_sub(1, Relaxed);
+      })
+    });
+    assert!(matches!(result, Err(PoolError::Spawn(_))));
+    // Joined before the error returned: nothing is left parked.
+    assert_eq!(live.load(Relaxed), 0);
+  }
+
+  #[test]
+  fn dropping_a_pool_cancels_what_it_holds_and_joins_its_threads() {
+    let (pool, _blocker, handles, rx) = blocked_pool(10, 10);
+    drop(pool);
+    let outcomes: Vec<Outcome> = rx.try_iter().collect();
+    assert_eq!(outcomes, vec![Err(Failure::Cancelled); 1 + handles.len()]);
   }
 
   #[cfg(feature = "fault-injection")]
@@ -778,7 +1027,8 @@ mod tests {
       pool.submit(Job {
         input: setting.input(password),
         done: Box::new(move |out| tx.send((i, out)).unwrap()),
-        cancel: Vec::new(),
+        handle: Arc::default(),
+        orphaned: None,
       });
     }
     drop(tx);
