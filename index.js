@@ -7,6 +7,7 @@
 // keeps working; each error also carries a Node-style `code`.
 
 const { randomBytes } = require('node:crypto')
+const { types } = require('node:util')
 
 const native = require('./binding.js')
 const promises = require('./promises.js')
@@ -24,6 +25,7 @@ const MSG = {
   compareArgs: 'data and hash arguments required',
   compareTypesSync: 'data must be a string or Buffer and hash must be a string',
   compareTypes: 'data and hash must be strings',
+  options: 'options must be a plain object such as { signal }',
 }
 
 function fail(Ctor, code, message) {
@@ -36,8 +38,12 @@ const missing = (message) => fail(TypeError, 'ERR_MISSING_ARGS', message)
 const wrongType = (message) => fail(TypeError, 'ERR_INVALID_ARG_TYPE', message)
 const badValue = (message) => fail(TypeError, 'ERR_INVALID_ARG_VALUE', message)
 
-const isData = (data) => typeof data === 'string' || data instanceof Uint8Array
-const byteLength = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength)
+// A real Uint8Array (a Buffer is one), checked by its internal slot: `instanceof` also admits proxies
+// and objects that merely inherit Uint8Array.prototype, which the addon cannot read. Its length is
+// read through the intrinsic getter, which a caller cannot redefine.
+const isData = (data) => typeof data === 'string' || types.isUint8Array(data)
+const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get
+const byteLength = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : typedByteLength.call(data))
 
 // bcrypt reads 72 bytes of a password and ignores the rest. Off by default, as in bcrypt.
 let rejectLongByDefault = false
@@ -76,11 +82,19 @@ function makeSalt(rounds, minor) {
   return native.encodeSalt(minorOf(minor), costOf(rounds), randomBytes(16))
 }
 
-// Settles a callback-style call: on the next tick, as bcrypt's native callbacks arrive, so that a
+// Callback-style calls are settled on the next tick, as bcrypt's native callbacks arrive, so that a
 // throwing callback surfaces as an uncaught exception rather than a swallowed rejection.
-function callBack(cb, err, value) {
-  if (err) process.nextTick(cb, err)
-  else process.nextTick(cb, undefined, value)
+const callBackValue = (cb, value) => process.nextTick(cb, undefined, value)
+
+// A callback tells failure by a truthy first argument, so a falsy thrown value (a caller's getter
+// that throws `undefined`, say) is wrapped, as util.callbackify wraps it.
+function callBackError(cb, err) {
+  if (!err) {
+    const reason = err
+    err = fail(Error, 'ERR_FALSY_VALUE_REJECTION', 'Promise was rejected with falsy value')
+    err.reason = reason
+  }
+  process.nextTick(cb, err)
 }
 
 // Runs `start` (which may throw) and delivers its promise's outcome the way the call asked for.
@@ -89,10 +103,10 @@ function deliver(cb, start) {
   try {
     promise = start()
   } catch (err) {
-    return cb ? callBack(cb, err) : promises.reject(err)
+    return cb ? callBackError(cb, err) : promises.reject(err)
   }
   if (!cb) return promises.adopt(promise)
-  promise.then((value) => callBack(cb, null, value), (err) => callBack(cb, err))
+  promise.then((value) => callBackValue(cb, value), (err) => callBackError(cb, err))
 }
 
 // As Node's own APIs reject when their signal aborts.
@@ -111,10 +125,26 @@ function splitOptions(third, fourth) {
   return [undefined, third]
 }
 
+// Options are a plain object. Anything else in that place (an AbortSignal passed bare, a Buffer, an
+// array) is a mistake that would otherwise be read as empty options and silently ignored.
+function optionsOf(options) {
+  if (options === undefined || options === null) return undefined
+  if (Object.prototype.toString.call(options) !== '[object Object]') throw wrongType(MSG.options)
+  return options
+}
+
+// An AbortSignal, or anything shaped like one (the three members used here), as Node's own APIs
+// accept.
 function signalOf(options) {
   const signal = options?.signal
   if (signal === undefined) return undefined
-  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+  if (
+    signal === null ||
+    typeof signal !== 'object' ||
+    typeof signal.aborted !== 'boolean' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.removeEventListener !== 'function'
+  ) {
     throw wrongType('options.signal must be an AbortSignal')
   }
   return signal
@@ -122,20 +152,49 @@ function signalOf(options) {
 
 // Queues `run(cancellation)` on the pool, tied to `signal`: an aborted signal rejects before
 // queueing; an abort later drops the job (from the queue, or from its lane at the next step) and
-// rejects at once with an AbortError whose cause is the signal's reason.
+// rejects at once with an AbortError whose cause is the signal's reason. The listener is added
+// before the job is queued and removed before the call settles, so whatever the signal's own
+// methods throw becomes this call's error: nothing is left running, nothing rejects unhandled.
 function cancellable(signal, run) {
   if (!signal) return run(undefined)
   if (signal.aborted) throw new AbortError(signal.reason)
   const cancellation = new native.Cancellation()
-  const pending = run(cancellation)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      cancellation.cancel()
-      reject(new AbortError(signal.reason))
+  let settle
+  const result = new Promise((resolve, reject) => {
+    let settled = false
+    settle = (ok, outcome) => {
+      if (settled) return
+      settled = true
+      try {
+        signal.removeEventListener('abort', onAbort)
+        ;(ok ? resolve : reject)(outcome())
+      } catch (err) {
+        reject(err)
+      }
     }
-    signal.addEventListener('abort', onAbort, { once: true })
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
+  const onAbort = () => {
+    cancellation.cancel()
+    settle(false, () => new AbortError(signal.reason))
+  }
+  try {
+    signal.addEventListener('abort', onAbort, { once: true })
+  } catch (err) {
+    result.catch(() => {}) // never handed out: the throw is the call's error
+    throw err
+  }
+  let pending
+  try {
+    pending = run(cancellation)
+  } catch (err) {
+    settle(false, () => err)
+    return result
+  }
+  pending.then(
+    (value) => settle(true, () => value),
+    (err) => settle(false, () => err),
+  )
+  return result
 }
 
 /**
@@ -162,7 +221,7 @@ function genSalt(rounds, minor, cb) {
 function hashSetting(data, salt, options) {
   if (data == null || salt == null) throw missing(MSG.hashArgs)
   if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw wrongType(MSG.hashTypes)
-  checkLength(data, options)
+  checkLength(data, optionsOf(options))
   return typeof salt === 'number' ? makeSalt(salt) : salt
 }
 
@@ -172,8 +231,8 @@ function hashSync(data, salt, options) {
 
 function hash(data, salt, optionsOrCb, maybeCb) {
   // bcrypt reports a callback in the data or salt position to that callback.
-  if (typeof data === 'function') return callBack(data, wrongType(MSG.hashTypes))
-  if (typeof salt === 'function') return callBack(salt, wrongType(MSG.hashTypes))
+  if (typeof data === 'function') return callBackError(data, wrongType(MSG.hashTypes))
+  if (typeof salt === 'function') return callBackError(salt, wrongType(MSG.hashTypes))
   const [options, cb] = splitOptions(optionsOrCb, maybeCb)
   if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
   return deliver(cb, () => {
@@ -189,15 +248,14 @@ function compareSync(data, hash) {
 }
 
 function compare(data, hash, optionsOrCb, maybeCb) {
-  if (typeof data === 'function') return callBack(data, missing(MSG.compareArgs))
-  if (typeof hash === 'function') return callBack(hash, missing(MSG.compareArgs))
+  if (typeof data === 'function') return callBackError(data, missing(MSG.compareArgs))
+  if (typeof hash === 'function') return callBackError(hash, missing(MSG.compareArgs))
   const [options, cb] = splitOptions(optionsOrCb, maybeCb)
   if (cb && typeof cb !== 'function') return promises.reject(wrongType(MSG.cb))
   return deliver(cb, () => {
     if (data == null || hash == null) throw missing(MSG.compareArgs)
     if (!isData(data) || typeof hash !== 'string') throw wrongType(MSG.compareTypes)
-    const signal = signalOf(options)
-    return cancellable(signal, (c) => native.compare(data, hash, c))
+    return cancellable(signalOf(optionsOf(options)), (c) => native.compare(data, hash, c))
   })
 }
 
@@ -238,34 +296,21 @@ function checkTarget(targetMs) {
   }
 }
 
-// A cost-8 hash takes ~15 ms on today's servers: long enough to time, short enough not to matter.
-// Every cost above doubles the work, so the rest is arithmetic.
-const PROBE_COST = 8
-const costFor = (targetMs, probeMs) => clampCost(PROBE_COST + Math.round(Math.log2(targetMs / probeMs)))
-
-/** The cost whose hash takes about `targetMs` on this machine, timed on the calling thread. */
+/**
+ * The cost whose hash takes about `targetMs` on this machine, timed on the calling thread: the
+ * kernel's own time, not any queue's.
+ */
 function calibrateSync(targetMs) {
   checkTarget(targetMs)
-  const salt = makeSalt(PROBE_COST)
-  const times = [0, 1, 2].map(() => {
-    const t = process.hrtime.bigint()
-    native.hashSync('calibrate', salt)
-    return Number(process.hrtime.bigint() - t) / 1e6
-  })
-  return costFor(targetMs, times.sort((a, b) => a - b)[1])
+  return native.calibrateSync(targetMs)
 }
 
-/** The cost whose hash takes about `targetMs` on this machine, timed on the pool. */
-async function calibrate(targetMs) {
-  checkTarget(targetMs)
-  const salt = makeSalt(PROBE_COST)
-  const times = []
-  for (let i = 0; i < 3; i++) {
-    const t = process.hrtime.bigint()
-    await native.hash('calibrate', salt)
-    times.push(Number(process.hrtime.bigint() - t) / 1e6)
-  }
-  return costFor(targetMs, times.sort((a, b) => a - b)[1])
+/** The same, timed on a thread of its own, off the event loop and off the pool. */
+function calibrate(targetMs) {
+  return deliver(undefined, () => {
+    checkTarget(targetMs)
+    return native.calibrate(targetMs)
+  })
 }
 
 /**
@@ -276,22 +321,20 @@ async function calibrate(targetMs) {
 function configure(options) {
   if (options === null || typeof options !== 'object') throw wrongType('options must be an object')
   const { threads, maxQueue, rejectLongPasswords } = options
+  // Everything is checked before anything is applied, so that a call that throws changes nothing.
   if (rejectLongPasswords !== undefined && typeof rejectLongPasswords !== 'boolean') {
     throw wrongType('rejectLongPasswords must be a boolean')
   }
-  if (threads !== undefined) {
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-      throw fail(RangeError, 'ERR_OUT_OF_RANGE', `threads must be a whole number from 1 to ${MAX_THREADS}`)
-    }
-    native.configureThreads(threads)
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+    throw fail(RangeError, 'ERR_OUT_OF_RANGE', `threads must be a whole number from 1 to ${MAX_THREADS}`)
   }
-  if (maxQueue !== undefined) {
-    const unbounded = maxQueue === null || maxQueue === Infinity
-    if (!unbounded && (!Number.isInteger(maxQueue) || maxQueue < 0 || maxQueue > 2 ** 32 - 1)) {
-      throw fail(RangeError, 'ERR_OUT_OF_RANGE', 'maxQueue must be a whole number from 0 to 2^32-1, or Infinity')
-    }
-    native.configureMaxQueue(unbounded ? null : maxQueue)
+  const unbounded = maxQueue === null || maxQueue === Infinity
+  if (maxQueue !== undefined && !unbounded && (!Number.isInteger(maxQueue) || maxQueue < 0 || maxQueue > 2 ** 32 - 1)) {
+    throw fail(RangeError, 'ERR_OUT_OF_RANGE', 'maxQueue must be a whole number from 0 to 2^32-1, or Infinity')
   }
+  // The one refusal left (another size once the pool runs) comes before anything is applied.
+  if (threads !== undefined) native.configureThreads(threads)
+  if (maxQueue !== undefined) native.configureMaxQueue(unbounded ? null : maxQueue)
   if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
 }
 
