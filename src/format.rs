@@ -6,15 +6,17 @@
 
 use zeroize::Zeroize;
 
-use crate::kernel::Input;
+use crate::kernel::{Ciphertext, Input};
 
-const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// bcrypt's base64 alphabet (not RFC 4648's: `./` first, then letters and digits).
+pub const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 pub const MIN_COST: u32 = 4;
 pub const MAX_COST: u32 = 31;
 /// Bytes of password that bcrypt reads; the rest is ignored (with the `$2a$` exception below).
 pub const MAX_PASSWORD_BYTES: usize = 72;
 const SALT_CHARS: usize = 22;
-const HASH_CHARS: usize = 31;
+/// Characters of the encoded ciphertext after the salt.
+pub const HASH_CHARS: usize = 31;
 
 /// The letter after `$2`. They differ only in how a password becomes key bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +115,7 @@ impl Setting {
   }
 
   /// The full hash string for a finished computation.
-  pub fn hash_string(&self, ctext: &[u8; 23]) -> String {
+  pub fn hash_string(&self, ctext: &Ciphertext) -> String {
     let mut out = self.encode();
     encode_base64(ctext, &mut out);
     out
@@ -173,7 +175,7 @@ pub fn verify_setting(stored: &str) -> Option<Setting> {
 /// Whether a finished computation reproduces `stored`. The whole string must match — `bcrypt`'s
 /// `strcmp` stops at a NUL and so accepts `hash\0junk` — and the comparison takes the same time
 /// wherever the strings differ.
-pub fn verify_result(setting: &Setting, stored: &str, ctext: &[u8; 23]) -> bool {
+pub fn verify_result(setting: &Setting, stored: &str, ctext: &Ciphertext) -> bool {
   constant_time_eq(setting.hash_string(ctext).as_bytes(), stored.as_bytes())
 }
 

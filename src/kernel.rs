@@ -33,6 +33,9 @@ const CTEXT: [u32; 6] = [
   0x6f75_6274,
 ];
 
+/// The 23 bytes of ciphertext a bcrypt hash encodes (the last of the 24 is dropped).
+pub type Ciphertext = [u8; 23];
+
 /// The inputs of one bcrypt computation, already reduced to what the key schedule reads.
 pub struct Input {
   /// The password as the 18 key words Blowfish cycles through (see `format::key_words`).
@@ -88,7 +91,7 @@ impl Lane {
   }
 
   /// The 23 bytes of ciphertext that bcrypt encodes; only meaningful once `is_done`.
-  pub fn output(&self) -> [u8; 23] {
+  pub fn output(&self) -> Ciphertext {
     let mut c = CTEXT;
     for _ in 0..64 {
       for pair in c.chunks_exact_mut(2) {
@@ -102,7 +105,7 @@ impl Lane {
     for (chunk, w) in out.chunks_exact_mut(4).zip(c) {
       chunk.copy_from_slice(&w.to_be_bytes());
     }
-    let mut ctext = [0u8; 23];
+    let mut ctext = Ciphertext::default();
     ctext.copy_from_slice(&out[..23]);
     out.zeroize();
     ctext
@@ -153,7 +156,7 @@ fn inject_fault(lanes: &[Lane]) {
 }
 
 /// The whole computation on one lane, on the calling thread (the sync API).
-pub fn hash_one(input: &Input) -> [u8; 23] {
+pub fn hash_one(input: &Input) -> Ciphertext {
   let mut lane = Lane::new(input);
   while !lane.is_done() {
     #[cfg(feature = "fault-injection")]

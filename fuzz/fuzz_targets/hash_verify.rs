@@ -3,11 +3,10 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use bcrypt_offload::format::{get_rounds, key_words, verify_result, verify_setting, Minor, Setting};
-use bcrypt_offload::kernel::{self, hash_one, Lane, MAX_LANES};
+use bcrypt_offload::format::{get_rounds, key_words, verify_result, verify_setting, Minor, Setting, ALPHABET};
+use bcrypt_offload::kernel::{self, hash_one, Ciphertext, Lane, MAX_LANES};
 use libfuzzer_sys::fuzz_target;
 
-const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Past `$2a$`'s length wraparound at 255 as well as `$2b$`'s 72-byte cap.
 const MAX_PASSWORD: usize = 300;
 
@@ -118,7 +117,7 @@ fn edited(password: &[u8], edit: &Edit) -> Vec<u8> {
 /// The ciphertext by the `bcrypt` crate's raw EksBlowfish, given the key bytes OpenBSD's bcrypt.c
 /// would pass: the first `key_len` bytes of the C string (password and NUL), read cyclically, where a
 /// `key_len` of 0 reads byte 0 forever. The schedule reads 72 bytes, so a longer key is cut there.
-fn reference(setting: &Setting, password: &[u8]) -> [u8; 23] {
+fn reference(setting: &Setting, password: &[u8]) -> Ciphertext {
   let len = password.len();
   let key_len = match setting.minor {
     Minor::B | Minor::Y => len.min(72) + 1,

@@ -2,16 +2,15 @@
 //! parses must round-trip, and `get_rounds` must agree with node bcrypt's C.
 #![no_main]
 
-use bcrypt_offload::format::{get_rounds, verify_result, verify_setting, Setting, MAX_COST, MIN_COST};
+use bcrypt_offload::format::{get_rounds, verify_result, verify_setting, Setting, ALPHABET, HASH_CHARS, MAX_COST, MIN_COST};
+use bcrypt_offload::kernel::Ciphertext;
 use libfuzzer_sys::fuzz_target;
 use std::num::IntErrorKind;
 
-const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const HASH_CHARS: usize = 31;
 
 fuzz_target!(|data: &[u8]| {
   // The input's last 23 bytes double as a ciphertext, so verify_result sees arbitrary ones.
-  let mut ctext = [0u8; 23];
+  let mut ctext = Ciphertext::default();
   let tail = &data[data.len().saturating_sub(ctext.len())..];
   ctext[..tail.len()].copy_from_slice(tail);
   match std::str::from_utf8(data) {
@@ -20,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
   }
 });
 
-fn check(s: &str, ctext: &[u8; 23]) {
+fn check(s: &str, ctext: &Ciphertext) {
   let rounds = rounds_field(s.as_bytes()).map(c_atoi);
   assert_eq!(get_rounds(s), rounds.filter(|&n| n != 0), "get_rounds({s:?})");
 

@@ -5,16 +5,34 @@
 //! work-stealing runs closures to completion, while a worker here must keep several hashes in flight
 //! and admit a newly queued one between two key-schedule steps (~25 µs apart at one lane), so that a
 //! lone hash starts at once and a burst fills every lane.
+//!
+//! Here: a `Pool`, its `Reservation`s and what they share. `queue` holds waiting jobs and the
+//! `Handle` through which a caller cancels one; `worker` is the loop each thread runs (admission
+//! between steps, panic isolation, settling); `stats` the counters and histograms; `priority` the
+//! OS scheduling class of the threads; `global` the one process-wide pool the bindings use, with its
+//! configuration from `configure` and the environment.
 
-use std::collections::VecDeque;
-use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::kernel::{self, Input, Lane, MAX_LANES};
+use crate::kernel::{Ciphertext, Input, MAX_LANES};
+
+mod global;
+mod priority;
+mod queue;
+mod stats;
+mod worker;
+
+pub use global::{configure, configure_max_queue, global, global_stats, MAX_THREADS};
+pub use priority::Priority;
+pub use queue::Handle;
+pub use stats::{HistogramSnapshot, Stats, BUCKETS_MS};
+
+use priority::lower_priority;
+use queue::{Queue, Ticket, NEW, QUEUED};
+use stats::Histogram;
 
 /// Why a job has no output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +44,7 @@ pub enum Failure {
 }
 
 /// The kernel's output, or why there is none.
-pub type Outcome = Result<[u8; 23], Failure>;
+pub type Outcome = Result<Ciphertext, Failure>;
 
 /// Called on a pool thread once with the job's outcome. It must not block for long: the lanes that
 /// share the thread wait for it.
@@ -42,142 +60,27 @@ pub struct Job {
   pub orphaned: Option<Arc<AtomicBool>>,
 }
 
-/// Where one job is, shared between the pool and its caller, so that a cancellation knows whether it
-/// frees a place in the queue. A cancelled job stays in the queue, counted as dead, until a worker
-/// skips it or the queue is compacted: refusing a call must cost the same whatever the queue holds.
-#[derive(Default)]
-pub struct Handle {
-  state: AtomicU8,
-  /// The pool it was submitted to, once it was.
-  shared: OnceLock<Weak<Shared>>,
+/// `Pool::reserve` found `max_queue` jobs waiting.
+#[derive(Debug)]
+pub struct QueueFull {
+  pub max_queue: usize,
 }
 
-const NEW: u8 = 0;
-const QUEUED: u8 = 1;
-const TAKEN: u8 = 2;
-const CANCELLED: u8 = 3;
-
-impl Handle {
-  /// Drops the job: a queued one gives its place back at once and is never computed; a running one
-  /// leaves its lane at the next step. Idempotent; a finished job is unaffected.
-  pub fn cancel(&self) {
-    let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
-      // Not submitted yet: `Reservation::submit` will find it cancelled.
-      self.state.store(CANCELLED, Relaxed);
-      return;
-    };
-    // Under the queue's lock, so that the dead count and the queue change together.
-    let mut queue = shared.lock();
-    if self.state.swap(CANCELLED, Relaxed) != QUEUED {
-      return;
-    }
-    queue.dead += 1;
-    shared.queued.store(queue.live(), Relaxed);
-    // Compact once dead jobs are most of the queue: each compaction removes at least as many jobs
-    // as it keeps, so its cost is paid for by the cancellations it clears.
-    let dropped = if queue.dead > COMPACT_AT && 2 * queue.dead > queue.jobs.len() {
-      let (kept, gone) = queue.jobs.drain(..).partition(|t: &Ticket| !t.dead());
-      queue.jobs = kept;
-      queue.dead = 0;
-      gone
-    } else {
-      VecDeque::new()
-    };
-    drop(queue);
-    shared.settle_all(dropped.into());
-  }
-
-  fn cancelled(&self) -> bool {
-    self.state.load(Relaxed) == CANCELLED
-  }
+/// Why the pool (or `configure`) refused. Messages are the bindings' business: this carries the
+/// facts they are worded from.
+#[derive(Debug)]
+pub enum PoolError {
+  /// An environment variable is set to something it cannot be.
+  BadEnv { name: &'static str, value: String },
+  /// `configure` asked for 0 threads or more than `MAX_THREADS`.
+  BadSize(usize),
+  /// `configure` asked for another size after the pool had started.
+  AlreadyStarted { running: usize },
+  /// The OS refused a thread.
+  Spawn(std::io::Error),
 }
 
-/// Dead jobs below this count are left for the workers to skip.
-const COMPACT_AT: usize = 64;
-
-/// A job in the queue or a lane. The input stays with it after its lane is built: should a step
-/// panic, each job of the batch is replayed alone (see `Shared::isolate`). Boxed so that moving a
-/// ticket leaves no copy of the key words behind; the box is zeroed when it drops.
-struct Ticket {
-  input: Box<Input>,
-  done: Done,
-  handle: Arc<Handle>,
-  orphaned: Option<Arc<AtomicBool>>,
-  queued_at: Instant,
-  started_at: Instant,
-}
-
-impl Ticket {
-  /// Whether its outcome is no longer wanted.
-  fn cancelled(&self) -> bool {
-    self.handle.cancelled() || self.orphaned.as_ref().is_some_and(|o| o.load(Relaxed))
-  }
-
-  /// Cancelled while queued: counted in `Queue::dead`.
-  fn dead(&self) -> bool {
-    self.handle.cancelled()
-  }
-}
-
-struct Queue {
-  jobs: VecDeque<Ticket>,
-  /// Jobs in `jobs` cancelled while they waited (see `Handle`).
-  dead: usize,
-  /// Places promised to callers that are still building their job (see `Pool::reserve`).
-  reserved: usize,
-}
-
-impl Queue {
-  /// Jobs waiting for a lane that someone still wants.
-  fn live(&self) -> usize {
-    self.jobs.len() - self.dead
-  }
-}
-
-/// Upper bounds, in milliseconds, of the histograms' buckets; a last bucket takes the rest.
-pub const BUCKETS_MS: [f64; 16] = [
-  0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
-
-/// A lock-free histogram of durations.
-struct Histogram {
-  counts: [AtomicU64; BUCKETS_MS.len() + 1],
-  sum_us: AtomicU64,
-}
-
-/// Per-bucket (not cumulative) counts, the last one above the largest bound.
-#[derive(Clone, Debug, Default)]
-pub struct HistogramSnapshot {
-  pub counts: Vec<u64>,
-  pub sum_ms: f64,
-}
-
-impl Histogram {
-  fn new() -> Histogram {
-    Histogram {
-      counts: std::array::from_fn(|_| AtomicU64::new(0)),
-      sum_us: AtomicU64::new(0),
-    }
-  }
-
-  fn record(&self, d: Duration) {
-    let ms = d.as_secs_f64() * 1e3;
-    let bucket = BUCKETS_MS
-      .iter()
-      .position(|&bound| ms <= bound)
-      .unwrap_or(BUCKETS_MS.len());
-    self.counts[bucket].fetch_add(1, Relaxed);
-    self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
-  }
-
-  fn snapshot(&self) -> HistogramSnapshot {
-    HistogramSnapshot {
-      counts: self.counts.iter().map(|c| c.load(Relaxed)).collect(),
-      sum_ms: self.sum_us.load(Relaxed) as f64 / 1e3,
-    }
-  }
-}
-
+/// What the pool's threads and its callers share.
 struct Shared {
   queue: Mutex<Queue>,
   wake: Condvar,
@@ -205,41 +108,11 @@ struct Shared {
   lanes: usize,
 }
 
-/// A snapshot of the pool's counters; reading it takes no lock.
-#[derive(Clone, Debug, Default)]
-pub struct Stats {
-  pub threads: usize,
-  pub lanes_per_thread: usize,
-  pub queued: usize,
-  pub running: usize,
-  pub completed: u64,
-  pub rejected: u64,
-  pub cancelled: u64,
-  pub max_queue: Option<usize>,
-  pub wait: HistogramSnapshot,
-  pub compute: HistogramSnapshot,
-}
-
-/// `Pool::reserve` found `max_queue` jobs waiting.
-#[derive(Debug)]
-pub struct QueueFull {
-  pub max_queue: usize,
-}
-
 /// Dropping a pool cancels every job it holds (each settles `Cancelled`) and joins its threads,
 /// which stop within one step. The process-wide pool (`global`) is never dropped.
 pub struct Pool {
   shared: Arc<Shared>,
   workers: Vec<JoinHandle<()>>,
-}
-
-/// The OS scheduling class of the pool's threads (see `lower_priority`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Priority {
-  /// SCHED_IDLE on Linux: the event loop and libuv's threads always come first. The default.
-  Idle,
-  /// The process's own priority, for machines where other CPU-bound work would starve the pool.
-  Normal,
 }
 
 /// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
@@ -273,7 +146,7 @@ impl Reservation<'_> {
     {
       // Cancelled before it was queued.
       drop(queue);
-      self.shared.drop_cancelled(ticket);
+      self.shared.settle_dead(ticket);
       return;
     }
     queue.jobs.push_back(ticket);
@@ -309,11 +182,7 @@ impl Pool {
   ) -> Result<Pool, PoolError> {
     assert!((1..=MAX_LANES).contains(&lanes));
     let shared = Arc::new(Shared {
-      queue: Mutex::new(Queue {
-        jobs: VecDeque::new(),
-        dead: 0,
-        reserved: 0,
-      }),
+      queue: Mutex::new(Queue::default()),
       closing: AtomicBool::new(false),
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
@@ -334,16 +203,24 @@ impl Pool {
     };
     for i in 0..threads {
       let shared = pool.shared.clone();
+      // Each thread is started only once the one before it is running. A thread's start-up
+      // allocates (the C library's thread-local bookkeeping), and an allocation that fails
+      // aborts the process; so when the OS refuses a thread for want of address space, every
+      // thread already started must be past that point, parked where nothing allocates, ready to
+      // be stopped.
+      let running = Arc::new(Barrier::new(2));
+      let started = running.clone();
       let work = Box::new(move || {
+        started.wait();
         if priority == Priority::Idle {
           lower_priority();
         }
         shared.work()
       });
       // On error `pool` drops here, which stops and joins the workers already started.
-      pool
-        .workers
-        .push(spawn(format!("bcrypt-offload-{i}"), work).map_err(PoolError::Spawn)?);
+      let worker = spawn(format!("bcrypt-offload-{i}"), work).map_err(PoolError::Spawn)?;
+      pool.workers.push(worker);
+      running.wait();
     }
     Ok(pool)
   }
@@ -422,356 +299,14 @@ impl Drop for Pool {
   }
 }
 
-impl Shared {
-  fn lock(&self) -> MutexGuard<'_, Queue> {
-    // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
-    self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-  }
-
-  fn work(&self) {
-    let mut lanes: Vec<Lane> = Vec::with_capacity(self.lanes);
-    let mut tickets: Vec<Ticket> = Vec::with_capacity(self.lanes);
-    loop {
-      let admitted = if lanes.is_empty() {
-        match self.wait_for_jobs() {
-          Some(jobs) => jobs,
-          None => return,
-        }
-      } else if lanes.len() < self.lanes && self.queued.load(Relaxed) > 0 && self.idle.load(Relaxed) == 0 {
-        // Only when no thread is idle: an idle thread runs a new job with fewer lanes beside it,
-        // so it finishes sooner there.
-        self.take(self.lanes - lanes.len())
-      } else {
-        Vec::new()
-      };
-      let now = Instant::now();
-      for mut ticket in admitted {
-        if self.unwanted(&ticket) {
-          self.finish(ticket, Err(Failure::Cancelled));
-          continue;
-        }
-        let Ok(lane) = catch_unwind(AssertUnwindSafe(|| Lane::new(&ticket.input))) else {
-          self.finish(ticket, Err(Failure::Panicked));
-          continue;
-        };
-        self.wait.record(now - ticket.queued_at);
-        ticket.started_at = now;
-        lanes.push(lane);
-        tickets.push(ticket);
-      }
-      if lanes.is_empty() {
-        continue;
-      }
-
-      if catch_unwind(AssertUnwindSafe(|| kernel::step(&mut lanes))).is_err() {
-        lanes.clear();
-        tickets.drain(..).for_each(|t| self.isolate(t));
-        continue;
-      }
-
-      let mut i = 0;
-      while i < lanes.len() {
-        let outcome = if self.unwanted(&tickets[i]) {
-          Err(Failure::Cancelled)
-        } else if lanes[i].is_done() {
-          catch_unwind(AssertUnwindSafe(|| lanes[i].output())).map_err(|_| Failure::Panicked)
-        } else {
-          i += 1;
-          continue;
-        };
-        lanes.swap_remove(i);
-        self.finish(tickets.swap_remove(i), outcome);
-      }
-    }
-  }
-
-  /// Settles a job whose batch panicked mid-step. The lanes' states are lost and the panic could
-  /// have come from any of them, so each job runs again from the start, alone: a job that panics by
-  /// itself fails, the others of its batch get their right answer late, and each still stops at
-  /// the next step once cancelled. Panics are bugs, so this path is for containment, not speed.
-  fn isolate(&self, ticket: Ticket) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-      let mut lane = [Lane::new(&ticket.input)];
-      while !lane[0].is_done() {
-        if self.unwanted(&ticket) {
-          return Err(Failure::Cancelled);
-        }
-        kernel::step(&mut lane);
-      }
-      Ok(lane[0].output())
-    }));
-    self.finish(ticket, outcome.unwrap_or(Err(Failure::Panicked)));
-  }
-
-  /// Settles a job taken from the queue. The counts change before the caller hears of the outcome,
-  /// `running` last: whoever sees a job's answer, or sees nothing running and nothing queued, also
-  /// sees every count that goes with it.
-  fn finish(&self, ticket: Ticket, outcome: Outcome) {
-    match outcome {
-      Ok(_) => self.compute.record(ticket.started_at.elapsed()),
-      Err(Failure::Panicked) => _ = self.failed.fetch_add(1, Relaxed),
-      Err(Failure::Cancelled) => _ = self.cancelled.fetch_add(1, Relaxed),
-    }
-    self.running.fetch_sub(1, Relaxed);
-    self.deliver(ticket, outcome);
-  }
-
-  /// Blocks until there is work, then takes this thread's share of it: the queue split evenly
-  /// among the threads that are idle, up to a full set of lanes. `None` once the pool is dropped
-  /// and nothing is left to do.
-  fn wait_for_jobs(&self) -> Option<Vec<Ticket>> {
-    let mut queue = self.lock();
-    self.idle.fetch_add(1, Relaxed);
-    while queue.jobs.is_empty() && !self.closing.load(Relaxed) {
-      queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
-    }
-    self.idle.fetch_sub(1, Relaxed);
-    if queue.jobs.is_empty() {
-      return None;
-    }
-    let other_idle = self.idle.load(Relaxed);
-    // At least one: a queue of dead jobs only is drained, not spun on.
-    let n = queue.live().div_ceil(other_idle + 1).clamp(1, self.lanes);
-    let (jobs, dead) = self.pop(&mut queue, n);
-    let more = queue.live() > 0 && other_idle > 0;
-    drop(queue);
-    if more {
-      self.wake.notify_one();
-    }
-    self.settle_all(dead);
-    Some(jobs)
-  }
-
-  fn take(&self, n: usize) -> Vec<Ticket> {
-    let (jobs, dead) = self.pop(&mut self.lock(), n);
-    self.settle_all(dead);
-    jobs
-  }
-
-  /// Takes up to `n` live jobs from the front of the queue, and the dead ones before them (to be
-  /// settled once the lock is released). Jobs count as running from here, under the lock, so that
-  /// none is ever out of both counts (which `reserve`'s free lanes and anyone waiting for the pool
-  /// to drain rely on).
-  fn pop(&self, queue: &mut Queue, n: usize) -> (Vec<Ticket>, Vec<Ticket>) {
-    let (mut jobs, mut dead) = (Vec::with_capacity(n), Vec::new());
-    while jobs.len() < n {
-      let Some(ticket) = queue.jobs.pop_front() else {
-        break;
-      };
-      if ticket
-        .handle
-        .state
-        .compare_exchange(QUEUED, TAKEN, Relaxed, Relaxed)
-        .is_ok()
-      {
-        jobs.push(ticket);
-      } else {
-        queue.dead -= 1;
-        dead.push(ticket);
-      }
-    }
-    self.running.fetch_add(jobs.len(), Relaxed);
-    self.queued.store(queue.live(), Relaxed);
-    (jobs, dead)
-  }
-
-  /// Whether a taken job is to be dropped rather than computed further.
-  fn unwanted(&self, ticket: &Ticket) -> bool {
-    ticket.cancelled() || self.closing.load(Relaxed)
-  }
-
-  fn settle_all(&self, dead: Vec<Ticket>) {
-    dead.into_iter().for_each(|t| self.drop_cancelled(t));
-  }
-
-  /// Settles a job cancelled while it was queued.
-  fn drop_cancelled(&self, ticket: Ticket) {
-    self.cancelled.fetch_add(1, Relaxed);
-    self.deliver(ticket, Err(Failure::Cancelled));
-  }
-
-  /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
-  fn deliver(&self, ticket: Ticket, outcome: Outcome) {
-    let _ = catch_unwind(AssertUnwindSafe(|| (ticket.done)(outcome)));
-  }
-}
-
-/// Puts this pool thread in SCHED_IDLE, so that whenever the event loop or one of libuv's threads
-/// wakes, the kernel hands it a core at once instead of letting it wait out a pool thread's slice.
-/// Measured with 32 hashes in flight at cost 10 on 2 cores (fs.readFile issued every 5 ms, p99):
-/// normal priority 6.7–12 ms, nice 10 10–12 ms, nice 19 7.8–12 ms, SCHED_IDLE 3.0–5.6 ms.
-/// The cost: a CPU-bound thread of normal priority elsewhere on the machine starves the pool, which
-/// is the trade a server that must keep answering wants. On Linux the policy is per thread.
-#[cfg(target_os = "linux")]
-fn lower_priority() {
-  let param = libc::sched_param { sched_priority: 0 };
-  // SAFETY: a plain syscall on this thread's own id with a valid parameter. If it fails (a seccomp
-  // filter, say) the thread simply keeps the process's policy.
-  unsafe {
-    libc::sched_setscheduler(libc::gettid(), libc::SCHED_IDLE, &param);
-  }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
-
-#[derive(Debug)]
-pub enum PoolError {
-  /// An environment variable is set to something it cannot be.
-  BadEnv {
-    name: &'static str,
-    value: String,
-    expected: String,
-  },
-  /// `configure` asked for 0 threads or more than `MAX_THREADS`.
-  BadSize(usize),
-  /// `configure` asked for another size after the pool had started.
-  AlreadyStarted {
-    running: usize,
-  },
-  Spawn(std::io::Error),
-}
-
-impl fmt::Display for PoolError {
-  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match self {
-      PoolError::BadEnv {
-        name,
-        value,
-        expected,
-      } => write!(f, "{name} must be {expected}, got {value:?}"),
-      PoolError::BadSize(n) => write!(
-        f,
-        "threads must be a whole number from 1 to {MAX_THREADS}, got {n}"
-      ),
-      PoolError::AlreadyStarted { running } => write!(
-        f,
-        "the pool already runs {running} threads; call configure() before the first hash or compare"
-      ),
-      PoolError::Spawn(e) => write!(f, "could not start a pool thread: {e}"),
-    }
-  }
-}
-
-pub const MAX_THREADS: usize = 1024;
-
-static POOL: OnceLock<Pool> = OnceLock::new();
-/// What `configure` asked for before the pool started.
-static REQUESTED: Mutex<Requested> = Mutex::new(Requested {
-  threads: None,
-  max_queue: None,
-});
-
-struct Requested {
-  threads: Option<usize>,
-  max_queue: Option<usize>,
-}
-
-fn requested() -> MutexGuard<'static, Requested> {
-  REQUESTED.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Sets the pool's size before it starts. Asking again for the size it already has is allowed, so
-/// that every worker thread that loads the addon can run the same start-up code.
-pub fn configure(threads: usize) -> Result<(), PoolError> {
-  if !(1..=MAX_THREADS).contains(&threads) {
-    return Err(PoolError::BadSize(threads));
-  }
-  let mut requested = requested();
-  match POOL.get() {
-    Some(pool) if pool.workers.len() != threads => Err(PoolError::AlreadyStarted {
-      running: pool.workers.len(),
-    }),
-    Some(_) => Ok(()),
-    None => {
-      requested.threads = Some(threads);
-      Ok(())
-    }
-  }
-}
-
-/// Bounds the global pool's queue, now if it runs, else from its start.
-pub fn configure_max_queue(max_queue: Option<usize>) {
-  let mut requested = requested();
-  requested.max_queue = max_queue;
-  if let Some(pool) = POOL.get() {
-    pool.set_max_queue(max_queue);
-  }
-}
-
-/// The process-wide pool, started on first use. Its threads outlive any one JS environment: every
-/// job settles its own environment's promise.
-pub fn global() -> Result<&'static Pool, PoolError> {
-  if let Some(pool) = POOL.get() {
-    return Ok(pool);
-  }
-  let requested = requested();
-  if let Some(pool) = POOL.get() {
-    return Ok(pool);
-  }
-  let threads = match requested.threads {
-    Some(n) => n,
-    None => threads_from_env()?,
-  };
-  let pool = Pool::new(threads, MAX_LANES, priority_from_env()?)?;
-  pool.set_max_queue(requested.max_queue);
-  Ok(POOL.get_or_init(|| pool))
-}
-
-/// The global pool's stats, or, before it starts, what it would start with and zero counts:
-/// reading stats must not fix the pool's size before `configure` had its say.
-pub fn global_stats() -> Result<Stats, PoolError> {
-  if let Some(pool) = POOL.get() {
-    return Ok(pool.stats());
-  }
-  let requested = requested();
-  Ok(Stats {
-    threads: match requested.threads {
-      Some(n) => n,
-      None => threads_from_env()?,
-    },
-    lanes_per_thread: MAX_LANES,
-    max_queue: requested.max_queue,
-    wait: Histogram::new().snapshot(),
-    compute: Histogram::new().snapshot(),
-    ..Stats::default()
-  })
-}
-
-fn threads_from_env() -> Result<usize, PoolError> {
-  const NAME: &str = "BCRYPT_OFFLOAD_THREADS";
-  match std::env::var(NAME) {
-    Ok(v) => match v.trim().parse::<usize>() {
-      Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-      _ => Err(PoolError::BadEnv {
-        name: NAME,
-        value: v,
-        expected: format!("a whole number from 1 to {MAX_THREADS}"),
-      }),
-    },
-    // std's count honours CPU affinity and cgroup quotas, as Node's os.availableParallelism() does.
-    Err(_) => Ok(thread::available_parallelism().map_or(1, usize::from)),
-  }
-}
-
-fn priority_from_env() -> Result<Priority, PoolError> {
-  const NAME: &str = "BCRYPT_OFFLOAD_PRIORITY";
-  match std::env::var(NAME).as_deref() {
-    Err(_) | Ok("idle") => Ok(Priority::Idle),
-    Ok("normal") => Ok(Priority::Normal),
-    Ok(v) => Err(PoolError::BadEnv {
-      name: NAME,
-      value: v.to_string(),
-      expected: "\"idle\" or \"normal\"".into(),
-    }),
-  }
-}
-
 #[cfg(test)]
 mod tests {
+  use super::queue::COMPACT_AT;
   use super::*;
   use crate::format::Setting;
+  use crate::kernel;
   use std::sync::mpsc;
+  use std::time::Duration;
 
   #[test]
   fn every_job_settles_with_the_single_lane_answer() {

@@ -1,0 +1,63 @@
+//! The pool's counters and histograms, read from atomics without a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds, in milliseconds, of the histograms' buckets; a last bucket takes the rest.
+pub const BUCKETS_MS: [f64; 16] = [
+  0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// A lock-free histogram of durations.
+pub(super) struct Histogram {
+  counts: [AtomicU64; BUCKETS_MS.len() + 1],
+  sum_us: AtomicU64,
+}
+
+/// Per-bucket (not cumulative) counts, the last one above the largest bound.
+#[derive(Clone, Debug, Default)]
+pub struct HistogramSnapshot {
+  pub counts: Vec<u64>,
+  pub sum_ms: f64,
+}
+
+impl Histogram {
+  pub(super) fn new() -> Histogram {
+    Histogram {
+      counts: std::array::from_fn(|_| AtomicU64::new(0)),
+      sum_us: AtomicU64::new(0),
+    }
+  }
+
+  pub(super) fn record(&self, d: Duration) {
+    let ms = d.as_secs_f64() * 1e3;
+    let bucket = BUCKETS_MS
+      .iter()
+      .position(|&bound| ms <= bound)
+      .unwrap_or(BUCKETS_MS.len());
+    self.counts[bucket].fetch_add(1, Relaxed);
+    self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+  }
+
+  pub(super) fn snapshot(&self) -> HistogramSnapshot {
+    HistogramSnapshot {
+      counts: self.counts.iter().map(|c| c.load(Relaxed)).collect(),
+      sum_ms: self.sum_us.load(Relaxed) as f64 / 1e3,
+    }
+  }
+}
+
+/// A snapshot of the pool's counters; reading it takes no lock.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+  pub threads: usize,
+  pub lanes_per_thread: usize,
+  pub queued: usize,
+  pub running: usize,
+  pub completed: u64,
+  pub rejected: u64,
+  pub cancelled: u64,
+  pub max_queue: Option<usize>,
+  pub wait: HistogramSnapshot,
+  pub compute: HistogramSnapshot,
+}
