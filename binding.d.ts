@@ -9,12 +9,15 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** A flag JS sets to drop a queued or running job (see `index.js`, `AbortSignal`). */
+/** A handle JS holds to drop a queued or running job (see `lib/api.js`, `AbortSignal`). */
 export declare class Cancellation {
   constructor()
   /** Drops the job: from the queue if it waits, from its lane at the next step if it runs. */
   cancel(): void
 }
+
+/** The version of the contract between this binding and the facade (see `error::API_VERSION`). */
+export declare const API_VERSION: number
 
 /**
  * The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not

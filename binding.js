@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Cancellation = nativeBinding.Cancellation
+module.exports.API_VERSION = nativeBinding.API_VERSION
 module.exports.calibrate = nativeBinding.calibrate
 module.exports.calibrateSync = nativeBinding.calibrateSync
 module.exports.compare = nativeBinding.compare

@@ -198,6 +198,9 @@ test('ES module entry: default and named exports are the CommonJS instance', asy
   assert.equal(esm.default, bcrypt)
   assert.equal(esm.hash, bcrypt.hash)
   assert.equal(esm.compareSync('U*U', HASH), true)
+  // index.mjs lists the names again (ES modules need them statically): the two lists must agree.
+  const names = (m) => Object.keys(m).filter((k) => k !== 'default').sort()
+  assert.deepEqual(names(esm), names(bcrypt))
 })
 
 test('the environment sets the pool up; bad values fail loudly, not silently', () => {

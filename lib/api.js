@@ -1,0 +1,360 @@
+'use strict'
+
+// The package's API as a function of its native binding: `createBcrypt(binding)`. It exists because
+// bcrypt's call forms are JavaScript conventions that belong here rather than in Rust: optional
+// callbacks and argument shuffling, errors handed to the callback on the next tick, a Promise when no
+// callback is given, rounds given as a number. Every user-facing check is made here, and every error
+// comes from the one table in `errors.js`. Taking the binding as an argument lets the tests drive
+// the facade with a fake one (`__test__/facade.test.js`); `index.js` plugs in the real one.
+
+const { randomBytes } = require('node:crypto')
+const { types } = require('node:util')
+
+const promises = require('../promises.js')
+const { createErrors, AbortError } = require('./errors.js')
+
+/** The binding contract this facade speaks; the binding exports its own as `API_VERSION`. */
+const API_VERSION = 1
+
+const DEFAULT_ROUNDS = 10
+
+// A real Uint8Array (a Buffer is one), checked by its internal slot: `instanceof` also admits proxies
+// and objects that merely inherit Uint8Array.prototype, which the addon cannot read. Its length is
+// read through the intrinsic getter, which a caller cannot redefine.
+const isData = (data) => typeof data === 'string' || types.isUint8Array(data)
+const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get
+const byteLength = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : typedByteLength.call(data))
+
+// Callback-style calls are settled on the next tick, as bcrypt's native callbacks arrive, so that a
+// throwing callback surfaces as an uncaught exception rather than a swallowed rejection.
+const callBackValue = (cb, value) => process.nextTick(cb, undefined, value)
+
+// bcrypt's forms are (…, cb); ours add (…, options) and (…, options, cb). Returns [options, cb].
+function splitOptions(third, fourth) {
+  if (third !== null && typeof third === 'object') return [third, fourth]
+  if (third == null && typeof fourth === 'function') return [undefined, fourth]
+  return [undefined, third]
+}
+
+function createBcrypt(binding) {
+  const { error, fromNative, RANGES } = createErrors(binding)
+  if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
+  // The limits live in Rust; these are the values it exports.
+  const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS } = binding
+
+  // A binding call whose errors reach the user worded from the table.
+  function sync(call) {
+    try {
+      return call()
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+  const rethrow = (err) => {
+    throw fromNative(err)
+  }
+  const async = (call) => sync(call).then(undefined, rethrow)
+
+  // A callback tells failure by a truthy first argument, so a falsy thrown value (a caller's getter
+  // that throws `undefined`, say) is wrapped, as util.callbackify wraps it.
+  function callBackError(cb, err) {
+    if (!err) {
+      const reason = err
+      err = error('FalsyRejection')
+      err.reason = reason
+    }
+    process.nextTick(cb, err)
+  }
+
+  // Runs `start` (which may throw) and delivers its promise's outcome the way the call asked for.
+  function deliver(cb, start) {
+    let promise
+    try {
+      promise = start()
+    } catch (err) {
+      return cb ? callBackError(cb, err) : promises.reject(err)
+    }
+    if (!cb) return promises.adopt(promise)
+    promise.then((value) => callBackValue(cb, value), (err) => callBackError(cb, err))
+  }
+
+  // bcrypt reads 72 bytes of a password and ignores the rest. Off by default, as in bcrypt; a
+  // setting of this module instance (each worker thread loads its own).
+  let rejectLongByDefault = false
+
+  // With rejectLongPasswords, hashing a password bcrypt would cut short is refused. The message
+  // gives the length, never the password.
+  function checkLength(data, options) {
+    const reject = options?.rejectLongPasswords ?? rejectLongByDefault
+    if (typeof reject !== 'boolean') throw error('NotBoolean', 'options.rejectLongPasswords')
+    const length = reject ? byteLength(data) : 0
+    if (length > MAX_PASSWORD_BYTES) throw error('PasswordTooLong', length, MAX_PASSWORD_BYTES)
+  }
+
+  const clampCost = (cost) => Math.min(MAX_COST, Math.max(MIN_COST, cost))
+
+  // bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
+  // as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
+  function costOf(rounds) {
+    if (!rounds) return DEFAULT_ROUNDS
+    if (typeof rounds !== 'number') throw error('RoundsNotNumber')
+    return clampCost(Math.trunc(rounds))
+  }
+
+  function minorOf(minor) {
+    if (!minor) return 'b'
+    if (minor !== 'a' && minor !== 'b') throw error('BadMinor')
+    return minor
+  }
+
+  // The 16 salt bytes come from the synchronous CSPRNG: it takes microseconds, and the asynchronous
+  // one would queue on libuv's threadpool, which this package exists to keep free.
+  function makeSalt(rounds, minor) {
+    const letter = minorOf(minor)
+    const cost = costOf(rounds)
+    return sync(() => binding.encodeSalt(letter, cost, randomBytes(16)))
+  }
+
+  // Options are a plain object. Anything else in that place (an AbortSignal passed bare, a Buffer,
+  // an array) is a mistake that would otherwise be read as empty options and silently ignored.
+  function optionsOf(options) {
+    if (options === undefined || options === null) return undefined
+    if (Object.prototype.toString.call(options) !== '[object Object]') throw error('NotPlainObject', 'options')
+    return options
+  }
+
+  // An AbortSignal, or anything shaped like one (the three members used here), as Node's own APIs
+  // accept.
+  function signalOf(options) {
+    const signal = options?.signal
+    if (signal === undefined) return undefined
+    if (
+      signal === null ||
+      typeof signal !== 'object' ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function' ||
+      typeof signal.removeEventListener !== 'function'
+    ) {
+      throw error('NotSignal')
+    }
+    return signal
+  }
+
+  // Queues `run(cancellation)` on the pool, tied to `signal`: an aborted signal rejects before
+  // queueing; an abort later drops the job (from the queue, or from its lane at the next step) and
+  // rejects at once with an AbortError whose cause is the signal's reason. The listener is added
+  // before the job is queued and removed before the call settles, so whatever the signal's own
+  // methods throw becomes this call's error: nothing is left running, nothing rejects unhandled.
+  function cancellable(signal, run) {
+    if (!signal) return async(() => run(undefined))
+    if (signal.aborted) throw new AbortError(signal.reason)
+    const cancellation = new binding.Cancellation()
+    let settle
+    const result = new Promise((resolve, reject) => {
+      let settled = false
+      settle = (ok, outcome) => {
+        if (settled) return
+        settled = true
+        try {
+          signal.removeEventListener('abort', onAbort)
+          ;(ok ? resolve : reject)(outcome())
+        } catch (err) {
+          reject(err)
+        }
+      }
+    })
+    const onAbort = () => {
+      cancellation.cancel()
+      settle(false, () => new AbortError(signal.reason))
+    }
+    try {
+      signal.addEventListener('abort', onAbort, { once: true })
+    } catch (err) {
+      result.catch(() => {}) // never handed out: the throw is the call's error
+      throw err
+    }
+    let pending
+    try {
+      pending = run(cancellation)
+    } catch (err) {
+      settle(false, () => fromNative(err))
+      return result
+    }
+    pending.then(
+      (value) => settle(true, () => value),
+      (err) => settle(false, () => fromNative(err)),
+    )
+    return result
+  }
+
+  /**
+   * A salt for `hash`: `$2b$` (or `$2a$` with minor 'a'), the cost, 22 characters of randomness.
+   */
+  function genSaltSync(rounds, minor) {
+    return makeSalt(rounds, minor)
+  }
+
+  function genSalt(rounds, minor, cb) {
+    if (typeof rounds === 'function') {
+      cb = rounds
+      rounds = undefined
+      minor = undefined
+    } else if (typeof minor === 'function') {
+      cb = minor
+      minor = undefined
+    }
+    if (cb && typeof cb !== 'function') return promises.reject(error('CallbackNotFunction'))
+    return deliver(cb, () => Promise.resolve(makeSalt(rounds, minor)))
+  }
+
+  // bcrypt's checks of hash's arguments, then ours; returns the salt string to hash with.
+  function hashSetting(data, salt, options) {
+    if (data == null || salt == null) throw error('DataAndSaltRequired')
+    if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw error('HashArgTypes')
+    checkLength(data, optionsOf(options))
+    return typeof salt === 'number' ? makeSalt(salt) : salt
+  }
+
+  function hashSync(data, salt, options) {
+    const setting = hashSetting(data, salt, options)
+    return sync(() => binding.hashSync(data, setting))
+  }
+
+  function hash(data, salt, optionsOrCb, maybeCb) {
+    // bcrypt reports a callback in the data or salt position to that callback.
+    if (typeof data === 'function') return callBackError(data, error('HashArgTypes'))
+    if (typeof salt === 'function') return callBackError(salt, error('HashArgTypes'))
+    const [options, cb] = splitOptions(optionsOrCb, maybeCb)
+    if (cb && typeof cb !== 'function') return promises.reject(error('CallbackNotFunction'))
+    return deliver(cb, () => {
+      const setting = hashSetting(data, salt, options)
+      return cancellable(signalOf(options), (c) => binding.hash(data, setting, c))
+    })
+  }
+
+  function compareSync(data, hash) {
+    if (data == null || hash == null) throw error('DataAndHashRequired')
+    if (!isData(data) || typeof hash !== 'string') throw error('CompareSyncArgTypes')
+    return sync(() => binding.compareSync(data, hash))
+  }
+
+  function compare(data, hash, optionsOrCb, maybeCb) {
+    if (typeof data === 'function') return callBackError(data, error('DataAndHashRequired'))
+    if (typeof hash === 'function') return callBackError(hash, error('DataAndHashRequired'))
+    const [options, cb] = splitOptions(optionsOrCb, maybeCb)
+    if (cb && typeof cb !== 'function') return promises.reject(error('CallbackNotFunction'))
+    return deliver(cb, () => {
+      if (data == null || hash == null) throw error('DataAndHashRequired')
+      if (!isData(data) || typeof hash !== 'string') throw error('CompareArgTypes')
+      return cancellable(signalOf(optionsOf(options)), (c) => binding.compare(data, hash, c))
+    })
+  }
+
+  function getRounds(hash) {
+    if (hash == null) throw error('HashRequired')
+    if (typeof hash !== 'string') throw error('HashNotString')
+    return sync(() => binding.getRounds(hash))
+  }
+
+  // bcryptjs's extras, with its messages.
+
+  function getSalt(hash) {
+    if (typeof hash !== 'string') throw error('IllegalArguments', typeof hash)
+    if (hash.length !== 60) throw error('IllegalHashLength', hash.length)
+    return hash.substring(0, 29)
+  }
+
+  function truncates(password) {
+    if (!isData(password)) throw error('IllegalArguments', typeof password)
+    return byteLength(password) > MAX_PASSWORD_BYTES
+  }
+
+  /**
+   * Whether a stored hash was made with other settings than those given (defaults: 10 rounds, minor
+   * 'b'), so that it should be replaced after the next successful login. A string that is not a
+   * well-formed hash needs one too.
+   */
+  function needsRehash(hash, options = {}) {
+    if (typeof hash !== 'string') throw error('HashNotString')
+    if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+    const info = binding.hashInfo(hash)
+    return !info || info.cost !== costOf(options.rounds) || info.minor !== minorOf(options.minor)
+  }
+
+  function checkTarget(targetMs) {
+    if (typeof targetMs !== 'number' || !(targetMs > 0) || !Number.isFinite(targetMs)) {
+      throw error('OutOfRange', 'targetMs', RANGES.targetMs)
+    }
+  }
+
+  /**
+   * The cost whose hash takes about `targetMs` on this machine, timed on the calling thread: the
+   * kernel's own time, not any queue's.
+   */
+  function calibrateSync(targetMs) {
+    checkTarget(targetMs)
+    return sync(() => binding.calibrateSync(targetMs))
+  }
+
+  /** The same, timed on a thread of its own, off the event loop and off the pool. */
+  function calibrate(targetMs) {
+    return deliver(undefined, () => {
+      checkTarget(targetMs)
+      return async(() => binding.calibrate(targetMs))
+    })
+  }
+
+  /**
+   * Sets the pool's size and queue bound, and the default of `rejectLongPasswords`. `threads` only
+   * before the first asynchronous call (afterwards only the count already running is accepted); the
+   * others at any time.
+   */
+  function configure(options) {
+    if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+    const { threads, maxQueue, rejectLongPasswords } = options
+    // Everything is checked before anything is applied, so that a call that throws changes nothing.
+    if (rejectLongPasswords !== undefined && typeof rejectLongPasswords !== 'boolean') {
+      throw error('NotBoolean', 'rejectLongPasswords')
+    }
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+      throw error('OutOfRange', 'threads', RANGES.threads)
+    }
+    const unbounded = maxQueue === null || maxQueue === Infinity
+    if (maxQueue !== undefined && !unbounded && (!Number.isInteger(maxQueue) || maxQueue < 0 || maxQueue > 2 ** 32 - 1)) {
+      throw error('OutOfRange', 'maxQueue', RANGES.maxQueue)
+    }
+    // The one refusal left (another size once the pool runs) comes before anything is applied.
+    if (threads !== undefined) sync(() => binding.configureThreads(threads))
+    if (maxQueue !== undefined) binding.configureMaxQueue(unbounded ? null : maxQueue)
+    if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
+  }
+
+  /** The pool's counters and the queue-wait and compute-time histograms. */
+  function stats() {
+    const s = sync(() => binding.poolStats())
+    return { ...s, maxQueue: s.maxQueue ?? Infinity }
+  }
+
+  const bcrypt = {
+    genSaltSync,
+    genSalt,
+    hashSync,
+    hash,
+    compareSync,
+    compare,
+    getRounds,
+    getSalt,
+    truncates,
+    needsRehash,
+    calibrate,
+    calibrateSync,
+    configure,
+    stats,
+    AbortError,
+  }
+  // For TypeScript's `import bcrypt from 'bcrypt-offload'` under CommonJS interop.
+  bcrypt.default = bcrypt
+  return bcrypt
+}
+
+module.exports = { createBcrypt, API_VERSION }

@@ -1,0 +1,107 @@
+'use strict'
+
+// Every error the package makes, in one table: its class, its Node-style `code` and its message.
+// The facade owns them all, because the messages are bcrypt 6's and bcryptjs 3's word for word and
+// the three forms that deliver them (a throw, a rejection, a callback) are JS conventions. The
+// binding never words a message: it throws a plain Error whose `code` is one of the native kinds
+// below (`InvalidSalt`, `QueueFull`, …) with the facts as properties, and `fromNative` words it here.
+// A new error is one row in this table and one `error(...)` call where it happens (plus, for a
+// native one, its kind in src/bindings/error.rs).
+
+/** The table, its `error` and `fromNative`, and the ranges the facade checks, for a binding's limits. */
+function createErrors({ MAX_THREADS }) {
+  const RANGES = {
+    threads: `a whole number from 1 to ${MAX_THREADS}`,
+    maxQueue: 'a whole number from 0 to 2^32-1, or Infinity',
+    targetMs: 'a positive number of milliseconds',
+  }
+  // What each environment variable the pool reads may hold.
+  const ENV_RANGES = { BCRYPT_OFFLOAD_THREADS: RANGES.threads, BCRYPT_OFFLOAD_PRIORITY: '"idle" or "normal"' }
+
+  // The native kinds (src/bindings/error.rs), worded from the facts the binding attaches.
+  const NATIVE = {
+    InvalidSalt: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue'],
+    InvalidHash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'invalid hash provided'],
+    QueueFull: [Error, 'ERR_BCRYPT_QUEUE_FULL', ({ maxQueue }) => `bcrypt-offload: ${maxQueue} jobs are already queued (maxQueue)`],
+    PoolStarted: [
+      Error,
+      'ERR_BCRYPT_POOL_STARTED',
+      ({ running }) => `the pool already runs ${running} threads; call configure() before the first hash or compare`,
+    ],
+    PoolSpawn: [Error, 'ERR_BCRYPT_POOL_SPAWN', ({ reason }) => `could not start a pool thread: ${reason}`],
+    BadEnv: [RangeError, 'ERR_OUT_OF_RANGE', ({ variable, value }) => `${variable} must be ${ENV_RANGES[variable]}, got ${JSON.stringify(value)}`],
+    Internal: [Error, 'ERR_BCRYPT_INTERNAL', () => 'bcrypt-offload: internal error while hashing (a bug: please report it)'],
+  }
+
+  const ERRORS = {
+    ...NATIVE,
+    // bcrypt's argument errors.
+    DataAndSaltRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and salt arguments required'],
+    DataAndHashRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and hash arguments required'],
+    HashRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'hash argument required'],
+    HashArgTypes: [
+      TypeError,
+      'ERR_INVALID_ARG_TYPE',
+      () => 'data must be a string or Buffer and salt must either be a salt string or a number of rounds',
+    ],
+    CompareSyncArgTypes: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'data must be a string or Buffer and hash must be a string'],
+    CompareArgTypes: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'data and hash must be strings'],
+    HashNotString: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'hash must be a string'],
+    RoundsNotNumber: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'rounds must be a number'],
+    BadMinor: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'minor must be either "a" or "b"'],
+    CallbackNotFunction: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'cb must be a function or null to return a Promise'],
+    // bcryptjs's, for its extras.
+    IllegalArguments: [TypeError, 'ERR_INVALID_ARG_TYPE', (type) => `Illegal arguments: ${type}`],
+    IllegalHashLength: [RangeError, 'ERR_OUT_OF_RANGE', (length) => `Illegal hash length: ${length} != 60`],
+    // Ours.
+    NotPlainObject: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a plain object such as { signal }`],
+    NotObject: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be an object`],
+    NotBoolean: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a boolean`],
+    NotSignal: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'options.signal must be an AbortSignal'],
+    PasswordTooLong: [
+      RangeError,
+      'ERR_BCRYPT_PASSWORD_TOO_LONG',
+      (length, max) => `password is ${length} bytes; bcrypt uses only the first ${max} (rejectLongPasswords is on)`,
+    ],
+    OutOfRange: [RangeError, 'ERR_OUT_OF_RANGE', (what, range) => `${what} must be ${range}`],
+    FalsyRejection: [Error, 'ERR_FALSY_VALUE_REJECTION', () => 'Promise was rejected with falsy value'],
+    ApiMismatch: [
+      Error,
+      'ERR_BCRYPT_API_MISMATCH',
+      (found, expected) => `bcrypt-offload: the native binding speaks API ${found}, this facade ${expected}; reinstall the package`,
+    ],
+
+  }
+
+  /** The error `name` of the table, worded from `facts`. */
+  function error(name, ...facts) {
+    const [Class, code, message] = ERRORS[name]
+    const err = new Class(message(...facts))
+    err.code = code
+    return err
+  }
+
+  /**
+   * The user's error for what the binding threw or rejected with: a native kind becomes its row of
+   * the table; anything else (an error of the caller's own, passed through) is returned as it is.
+   */
+  function fromNative(err) {
+    // Not `instanceof Error`: the binding's errors come from the realm the addon was loaded in,
+    // which under jest or `vm` is not this module's.
+    const native = typeof err === 'object' && err !== null && Object.hasOwn(NATIVE, err.code) && err.message === err.code
+    return native ? error(err.code, err) : err
+  }
+
+  return { error, fromNative, RANGES }
+}
+
+// As Node's own APIs reject when their signal aborts.
+class AbortError extends Error {
+  constructor(reason) {
+    super('The operation was aborted', { cause: reason })
+    this.name = 'AbortError'
+    this.code = 'ABORT_ERR'
+  }
+}
+
+module.exports = { createErrors, AbortError }

@@ -1,0 +1,187 @@
+//! Node bindings: argument conversion, errors and promise settlement only.
+//!
+//! Call forms, defaults, every user-facing check and every message live in the facade
+//! (`lib/api.js`, `lib/errors.js`); what reaches these functions has been checked there, and every
+//! input is copied before the function returns. A failure is reported as a kind with its facts
+//! (`error`); jobs go to the pool through `submit`; `stats` is the pool's counters.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use zeroize::Zeroize;
+
+use crate::format::{self, Minor, Setting};
+use crate::{calibrate, kernel, pool};
+
+mod error;
+mod stats;
+mod submit;
+
+use error::Failure;
+use submit::{on_own_thread, submit, Cancellation};
+
+type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
+
+/// The version of the contract between this binding and the facade (see `error::API_VERSION`).
+#[napi]
+pub const API_VERSION: u32 = error::API_VERSION;
+/// The lowest cost bcrypt accepts.
+#[napi]
+pub const MIN_COST: u32 = format::MIN_COST;
+/// The highest cost bcrypt accepts.
+#[napi]
+pub const MAX_COST: u32 = format::MAX_COST;
+/// Bytes of a password that bcrypt reads.
+#[napi]
+pub const MAX_PASSWORD_BYTES: u32 = format::MAX_PASSWORD_BYTES as u32;
+/// The most pool threads `configure` accepts.
+#[napi]
+pub const MAX_THREADS: u32 = pool::MAX_THREADS as u32;
+
+/// The kernel input for `password`, after which no copy of the password itself remains with us.
+fn input_for(setting: &Setting, password: Password) -> kernel::Input {
+  match password {
+    Either::A(mut s) => {
+      let input = setting.input(s.as_bytes());
+      s.zeroize();
+      input
+    }
+    Either::B(bytes) => setting.input(&bytes),
+  }
+}
+
+/// The kernel on the calling thread, a panic in it thrown as `Internal` rather than left to napi's
+/// generic panic message.
+fn hash_here(env: &Env, input: &kernel::Input) -> Result<kernel::Ciphertext> {
+  std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| Failure::Internal.throw(env))
+}
+
+fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
+  Setting::parse(salt)
+    .map(|(setting, _)| setting)
+    .ok_or_else(|| Failure::InvalidSalt.throw(env))
+}
+
+/// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
+#[napi(catch_unwind)]
+pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -> Result<String> {
+  let minor = Minor::from_letter(&minor).filter(|m| *m != Minor::Y);
+  let seed: Option<&[u8; 16]> = seed.as_ref().try_into().ok();
+  match (minor, seed) {
+    (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
+      Ok(format::encode_salt(minor, cost, seed))
+    }
+    // The facade checks minor and cost, and draws 16 bytes.
+    _ => Err(Failure::Internal.throw(env)),
+  }
+}
+
+/// bcrypt of `password` under `salt`, computed on the calling thread.
+#[napi(catch_unwind)]
+pub fn hash_sync(
+  env: &Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  salt: String,
+) -> Result<String> {
+  let setting = parse_salt(env, &salt)?;
+  let input = input_for(&setting, password);
+  Ok(setting.hash_string(&hash_here(env, &input)?))
+}
+
+/// bcrypt of `password` under `salt`, computed on the pool.
+#[napi(catch_unwind, ts_return_type = "Promise<string>")]
+pub fn hash<'env>(
+  env: &'env Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  salt: String,
+  cancel: Option<&Cancellation>,
+) -> Result<Object<'env>> {
+  let setting = parse_salt(env, &salt)?;
+  let input = input_for(&setting, password);
+  submit(env, input, cancel, move |ctext| setting.hash_string(&ctext))
+}
+
+/// Whether `password` matches the stored `hash`, computed on the calling thread.
+#[napi(catch_unwind)]
+pub fn compare_sync(
+  env: &Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  hash: String,
+) -> Result<bool> {
+  match format::verify_setting(&hash) {
+    Some(setting) => {
+      let input = input_for(&setting, password);
+      Ok(format::verify_result(&setting, &hash, &hash_here(env, &input)?))
+    }
+    None => Ok(false),
+  }
+}
+
+/// Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
+/// well-formed hash resolves `false` without queueing anything.
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn compare<'env>(
+  env: &'env Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  hash: String,
+  cancel: Option<&Cancellation>,
+) -> Result<Object<'env>> {
+  let Some(setting) = format::verify_setting(&hash) else {
+    let (deferred, promise) = env.create_deferred::<bool, Box<dyn FnOnce(Env) -> Result<bool>>>()?;
+    deferred.resolve(Box::new(|_| Ok(false)));
+    return Ok(promise);
+  };
+  let input = input_for(&setting, password);
+  submit(env, input, cancel, move |ctext| {
+    format::verify_result(&setting, &hash, &ctext)
+  })
+}
+
+/// The cost recorded in a hash, read as `bcrypt` reads it.
+#[napi(catch_unwind)]
+pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
+  format::get_rounds(&hash).ok_or_else(|| Failure::InvalidHash.throw(env))
+}
+
+/// What a well-formed hash was made with.
+#[napi(object)]
+pub struct HashInfo {
+  /// `""` for `$2$`, else `"a"`, `"b"` or `"y"`.
+  pub minor: String,
+  pub cost: u32,
+}
+
+/// The minor version and cost of a complete, well-formed hash; `null` for anything else.
+#[napi(catch_unwind)]
+pub fn hash_info(hash: String) -> Option<HashInfo> {
+  format::verify_setting(&hash).map(|s| HashInfo {
+    minor: s.minor.letter().to_string(),
+    cost: s.cost,
+  })
+}
+
+/// The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`).
+#[napi(catch_unwind)]
+pub fn calibrate_sync(env: &Env, target_ms: f64) -> Result<u32> {
+  std::panic::catch_unwind(|| calibrate::cost_for(target_ms)).map_err(|_| Failure::Internal.throw(env))
+}
+
+/// The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
+/// libuv's threadpool.
+#[napi(catch_unwind, ts_return_type = "Promise<number>")]
+pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
+  on_own_thread(env, "bcrypt-offload-calibrate", move || {
+    calibrate::cost_for(target_ms)
+  })
+}
+
+/// Sets the pool's thread count; only before the first async call, unless it is the same count.
+#[napi(catch_unwind)]
+pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
+  pool::configure(threads as usize).map_err(|e| Failure::from(e).throw(env))
+}
+
+/// Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once.
+#[napi(catch_unwind)]
+pub fn configure_max_queue(max_queue: Option<u32>) {
+  pool::configure_max_queue(max_queue.map(|n| n as usize));
+}

@@ -1,0 +1,72 @@
+//! `stats()`: the pool's counters as JS objects.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::error::Failure;
+use crate::pool;
+
+/// A histogram of durations: `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound
+/// before); the last count is for everything above the last bound.
+#[napi(object)]
+pub struct DurationHistogram {
+  pub buckets_ms: Vec<f64>,
+  pub counts: Vec<f64>,
+  pub count: f64,
+  pub sum_ms: f64,
+}
+
+impl From<pool::HistogramSnapshot> for DurationHistogram {
+  fn from(h: pool::HistogramSnapshot) -> Self {
+    DurationHistogram {
+      buckets_ms: pool::BUCKETS_MS.to_vec(),
+      count: h.counts.iter().sum::<u64>() as f64,
+      counts: h.counts.into_iter().map(|c| c as f64).collect(),
+      sum_ms: h.sum_ms,
+    }
+  }
+}
+
+/// What the pool is doing now.
+#[napi(object)]
+pub struct PoolStats {
+  /// Pool threads.
+  pub threads: u32,
+  /// Hashes each thread interleaves at most.
+  pub lanes_per_thread: u32,
+  /// Jobs waiting for a lane.
+  pub queued: u32,
+  /// Jobs a pool thread has taken and not yet settled.
+  pub running: u32,
+  /// Jobs computed since the process started.
+  pub completed: f64,
+  /// Calls refused because the queue was full.
+  pub rejected: f64,
+  /// Jobs dropped because their signal aborted.
+  pub cancelled: f64,
+  /// The queue's bound; `null` when there is none.
+  pub max_queue: Option<u32>,
+  /// Time from the call to a lane.
+  pub queue_wait: DurationHistogram,
+  /// Time in a lane.
+  pub compute: DurationHistogram,
+}
+
+/// The pool's counters (zeros, and the size it would start with, before it starts). Reads atomics
+/// only: cheap enough per scrape.
+#[napi(catch_unwind)]
+pub fn pool_stats(env: &Env) -> Result<PoolStats> {
+  let s = pool::global_stats().map_err(|e| Failure::from(e).throw(env))?;
+  Ok(PoolStats {
+    threads: s.threads as u32,
+    lanes_per_thread: s.lanes_per_thread as u32,
+    queued: s.queued as u32,
+    running: s.running as u32,
+    completed: s.completed as f64,
+    rejected: s.rejected as f64,
+    cancelled: s.cancelled as f64,
+    max_queue: s.max_queue.map(|n| n as u32),
+    queue_wait: s.wait.into(),
+    compute: s.compute.into(),
+  })
+}

@@ -1,0 +1,117 @@
+//! Jobs handed to the pool from JS: the cancellation handle, the environment's teardown flag, and
+//! the promise each job settles from a pool thread.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::error::Failure;
+use crate::kernel::{self, Ciphertext};
+use crate::pool;
+
+type Resolver<T> = Box<dyn FnOnce(Env) -> Result<T>>;
+
+/// A handle JS holds to drop a queued or running job (see `lib/api.js`, `AbortSignal`).
+#[napi]
+pub struct Cancellation {
+  handle: Arc<pool::Handle>,
+}
+
+#[napi]
+impl Cancellation {
+  #[napi(constructor)]
+  #[allow(clippy::new_without_default)]
+  pub fn new() -> Self {
+    Cancellation {
+      handle: Arc::default(),
+    }
+  }
+
+  /// Drops the job: from the queue if it waits, from its lane at the next step if it runs.
+  #[napi]
+  pub fn cancel(&self) {
+    self.handle.cancel();
+  }
+}
+
+/// This JS environment's (the main thread's or a worker's) one piece of instance data: a flag set
+/// when it is torn down, so that its jobs still queued or running are dropped instead of computing
+/// answers no one can receive.
+struct Teardown(Arc<AtomicBool>);
+
+fn teardown_flag(env: &Env) -> Result<Arc<AtomicBool>> {
+  if let Some(Teardown(flag)) = env.get_instance_data::<Teardown>()? {
+    return Ok(flag.clone());
+  }
+  let flag = Arc::new(AtomicBool::new(false));
+  env.set_instance_data(Teardown(flag.clone()), (), |gone| {
+    gone.value.0.store(true, Relaxed)
+  })?;
+  Ok(flag)
+}
+
+/// The process-wide pool, started on first use.
+pub fn pool(env: &Env) -> Result<&'static pool::Pool> {
+  pool::global().map_err(|e| Failure::from(e).throw(env))
+}
+
+/// Queues one computation and returns its promise; `finish` turns the kernel's output into the
+/// value the promise resolves to, on the pool thread. A full queue throws before any promise
+/// exists, so that nothing is left to settle.
+pub fn submit<'env, T: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  input: kernel::Input,
+  cancel: Option<&Cancellation>,
+  finish: impl FnOnce(Ciphertext) -> T + Send + 'static,
+) -> Result<Object<'env>> {
+  let place = pool(env)?.reserve().map_err(|full| {
+    Failure::QueueFull {
+      max_queue: full.max_queue,
+    }
+    .throw(env)
+  })?;
+  let orphaned = Some(teardown_flag(env)?);
+  let handle = cancel.map_or_else(Default::default, |c| c.handle.clone());
+  let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
+  place.submit(pool::Job {
+    input,
+    handle,
+    orphaned,
+    done: Box::new(move |outcome| match outcome {
+      Ok(ctext) => {
+        let value = finish(ctext);
+        deferred.resolve(Box::new(move |_| Ok(value)));
+      }
+      // The facade has already rejected its own promise with an AbortError; this one is only
+      // observed by that wrapper.
+      Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
+      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(Failure::Internal.reject())),
+    }),
+  });
+  Ok(promise)
+}
+
+/// A promise settled by `work` on a thread of its own: for the rare job that must not queue behind
+/// the pool (calibration). A panic rejects it as `Internal`.
+pub fn on_own_thread<'env, T: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  name: &str,
+  work: impl FnOnce() -> T + Send + std::panic::UnwindSafe + 'static,
+) -> Result<Object<'env>> {
+  let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
+  std::thread::Builder::new()
+    .name(name.into())
+    .spawn(move || match std::panic::catch_unwind(work) {
+      Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
+      Err(_) => deferred.resolve(Box::new(Failure::Internal.reject())),
+    })
+    .map_err(|e| {
+      Failure::PoolSpawn {
+        reason: e.to_string(),
+      }
+      .throw(env)
+    })?;
+  Ok(promise)
+}
