@@ -15,7 +15,7 @@ export type Callback<T> = (err: Error | undefined, result: T) => void
 export type Minor = 'a' | 'b'
 
 export interface ConfigureOptions {
-  /** Pool threads; 1–1024. Default: the process's available parallelism, or `BCRYPT_OFFLOAD_THREADS`. */
+  /** Pool threads: a whole number from 1 to the package's limit (a `RangeError` names it). Default: the process's available parallelism, or `BCRYPT_OFFLOAD_THREADS`. */
   threads?: number
   /**
    * The most calls that may wait for a lane; more are refused at once with `ERR_BCRYPT_QUEUE_FULL`.

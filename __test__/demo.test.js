@@ -14,6 +14,7 @@ const bcrypt = require('..')
 const { createApp } = require('../demo/app')
 const { openUsers } = require('../demo/users')
 const backends = require('../demo/backends')
+const { occupyAllLanes } = require('./pool-helpers.js')
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'bcrypt-demo-'))
 
@@ -75,20 +76,14 @@ test('users survive a restart', async () => {
 test('a full queue answers 503 with Retry-After', { timeout: 30_000 }, async () => {
   const { app, users } = start()
   // Every lane busy with a hash that would take a minute, and no call allowed to wait.
-  const { threads, lanesPerThread } = bcrypt.stats()
-  const controller = new AbortController()
-  const busy = Array.from({ length: threads * lanesPerThread }, (_, i) =>
-    bcrypt.hash(`busy ${i}`, '$2b$20$CCCCCCCCCCCCCCCCCCCCC.', { signal: controller.signal }).catch(() => {}),
-  )
-  while (bcrypt.stats().running < threads * lanesPerThread) await new Promise((resolve) => setTimeout(resolve, 5))
+  const release = await occupyAllLanes(bcrypt)
   bcrypt.configure({ maxQueue: 0 })
   try {
     const res = await json(app, '/register', { username: 'late', password: 'pw' }).expect(503)
     assert.equal(res.headers['retry-after'], '1')
   } finally {
     bcrypt.configure({ maxQueue: Infinity })
-    controller.abort()
-    await Promise.all(busy)
+    await release()
   }
   await json(app, '/register', { username: 'late', password: 'pw' }).expect(201)
   users.close()

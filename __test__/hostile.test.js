@@ -132,11 +132,14 @@ test('a pool that fails to start releases its threads, and a smaller one starts 
     const poolThreads = () => fs.readdirSync('/proc/self/task')
       .filter((t) => { try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('bcrypt-offload') } catch { return false } }).length
     ;(async () => {
-      b.configure({ threads: 1024 })
+      b.configure({ threads: require(${JSON.stringify(require.resolve('../binding.js'))}).MAX_THREADS })
       const failed = await b.hash('x', 4).catch((e) => e)
       const left = poolThreads()
       b.configure({ threads: 2 })
       const hash = await b.hash('x', 4)
+      // A new thread names itself once it runs: wait for both (a pool that never starts them
+      // would hang here until the test's timeout).
+      while (poolThreads() < 2) await new Promise((resolve) => setTimeout(resolve, 5))
       console.log(JSON.stringify({ code: failed.code, left, threads: b.stats().threads, running: poolThreads(), ok: b.compareSync('x', hash) }))
     })()
   `

@@ -1,7 +1,7 @@
 'use strict'
 
 // A short tour: hash and verify a password, then show the event loop staying free while a burst of
-// hashes runs on the package's own pool. `npm run demo`.
+// hashes runs on the package's own pool. `npm run demo:quick`.
 
 const { performance } = require('node:perf_hooks')
 const fs = require('node:fs/promises')

@@ -36,8 +36,10 @@ if (workers > 1 && cluster.isPrimary) {
   const backend = load(backendName)
   if (backendName === 'offload') {
     const bcrypt = require('..')
-    const threads = workers > 1 ? poolThreadsPerWorker() : undefined
-    bcrypt.configure({ threads, maxQueue: Number(process.env.MAX_QUEUE ?? 8 * (threads ?? os.availableParallelism()) * 6) })
+    bcrypt.configure({ threads: workers > 1 ? poolThreadsPerWorker() : undefined })
+    // The pool's own figures (stats() reads them without starting it): 8 queued hashes per lane.
+    const { threads, lanesPerThread } = bcrypt.stats()
+    bcrypt.configure({ maxQueue: Number(process.env.MAX_QUEUE ?? 8 * threads * lanesPerThread) })
   }
   const users = openUsers(dataDir)
   const server = createApp({ users, backend, cost }).listen(port, () => {
