@@ -37,6 +37,15 @@ export declare function compare(password: string | Uint8Array, hash: string, can
 /** Whether `password` matches the stored `hash`, computed on the calling thread. */
 export declare function compareSync(password: string | Uint8Array, hash: string): boolean
 
+/** Whether compares go before queued hashes (the default). Takes effect at once. */
+export declare function configureCompareFirst(on: boolean): void
+
+/**
+ * Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
+ * once.
+ */
+export declare function configureLanes(lanes?: number | undefined | null): void
+
 /** Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once. */
 export declare function configureMaxQueue(maxQueue?: number | undefined | null): void
 
@@ -79,6 +88,9 @@ export declare function hashSync(password: string | Uint8Array, salt: string): s
 /** The highest cost bcrypt accepts. */
 export declare const MAX_COST: number
 
+/** The most hashes one pool thread interleaves. */
+export declare const MAX_LANES: number
+
 /** Bytes of a password that bcrypt reads. */
 export declare const MAX_PASSWORD_BYTES: number
 
@@ -100,6 +112,18 @@ export interface PoolStats {
   threads: number
   /** Hashes each thread interleaves at most. */
   lanesPerThread: number
+  /**
+   * Where that count comes from: `"provisional"` (not measured yet), `"measured"`, `"env"`
+   * (`BCRYPT_OFFLOAD_LANES`) or `"configured"`.
+   */
+  lanesSource: string
+  /**
+   * What the pool measured at start, lane-steps per millisecond for 1, 2, … lanes; `null` until
+   * it has.
+   */
+  laneThroughput?: Array<number>
+  /** Whether compares go before queued hashes. */
+  compareFirst: boolean
   /** Jobs waiting for a lane. */
   queued: number
   /** Jobs a pool thread has taken and not yet settled. */

@@ -91,6 +91,7 @@ fn pool_throughput(cost: u32) {
           done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
           handle: Default::default(),
           orphaned: None,
+          urgent: false,
         });
       }
       drop(tx);

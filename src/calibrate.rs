@@ -5,10 +5,8 @@
 //! weaker than asked. So the probe runs one lane on the calling thread and reads that thread's CPU
 //! time where the OS keeps one: neither queued jobs nor other threads on the core count.
 
-use std::time::Instant;
-
 use crate::format::{Minor, Setting, MAX_COST, MIN_COST};
-use crate::kernel;
+use crate::{cputime, kernel};
 
 /// A cost-8 hash takes ~15 ms on today's servers: long enough to time, short enough not to matter.
 /// Every cost above doubles the work, so the rest is arithmetic.
@@ -31,36 +29,10 @@ fn probe_ms() -> f64 {
     salt: [0x5a; 16],
   };
   let input = setting.input(b"calibrate");
-  let start = thread_time_ms();
+  let start = cputime::thread_ms();
   std::hint::black_box(kernel::hash_one(std::hint::black_box(&input)));
   // A clock too coarse to see the hash must not divide by zero.
-  (thread_time_ms() - start).max(1e-3)
-}
-
-/// This thread's CPU time: only what it ran counts, not what it waited for a core.
-#[cfg(unix)]
-fn thread_time_ms() -> f64 {
-  let mut ts = libc::timespec {
-    tv_sec: 0,
-    tv_nsec: 0,
-  };
-  // SAFETY: a plain syscall writing into a valid timespec of ours.
-  if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-    return wall_ms();
-  }
-  ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
-}
-
-/// Where no per-thread clock is kept (Windows here, WASI): wall time, on a thread that does
-/// nothing else meanwhile.
-#[cfg(not(unix))]
-fn thread_time_ms() -> f64 {
-  wall_ms()
-}
-
-fn wall_ms() -> f64 {
-  static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-  EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+  (cputime::thread_ms() - start).max(1e-3)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! `cargo test` links without Node's symbols.
 
 pub mod calibrate;
+mod cputime;
 pub mod format;
 pub mod kernel;
 pub mod pool;

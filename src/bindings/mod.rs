@@ -36,6 +36,9 @@ pub const MAX_PASSWORD_BYTES: u32 = format::MAX_PASSWORD_BYTES as u32;
 /// The most pool threads `configure` accepts.
 #[napi]
 pub const MAX_THREADS: u32 = pool::MAX_THREADS as u32;
+/// The most hashes one pool thread interleaves.
+#[napi]
+pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;
 
 /// The kernel input for `password`, after which no copy of the password itself remains with us.
 fn input_for(setting: &Setting, password: Password) -> kernel::Input {
@@ -97,7 +100,9 @@ pub fn hash<'env>(
 ) -> Result<Object<'env>> {
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
-  submit(env, input, cancel, move |ctext| setting.hash_string(&ctext))
+  submit(env, input, false, cancel, move |ctext| {
+    setting.hash_string(&ctext)
+  })
 }
 
 /// Whether `password` matches the stored `hash`, computed on the calling thread.
@@ -131,7 +136,8 @@ pub fn compare<'env>(
     return Ok(promise);
   };
   let input = input_for(&setting, password);
-  submit(env, input, cancel, move |ctext| {
+  // A user is waiting to log in: see `pool::Job::urgent`.
+  submit(env, input, true, cancel, move |ctext| {
     format::verify_result(&setting, &hash, &ctext)
   })
 }
@@ -169,15 +175,26 @@ pub fn calibrate_sync(env: &Env, target_ms: f64) -> Result<u32> {
 /// libuv's threadpool.
 #[napi(catch_unwind, ts_return_type = "Promise<number>")]
 pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
-  on_own_thread(env, "bcrypt-offload-calibrate", move || {
-    calibrate::cost_for(target_ms)
-  })
+  on_own_thread(env, "bcrypt-calibrate", move || calibrate::cost_for(target_ms))
 }
 
 /// Sets the pool's thread count; only before the first async call, unless it is the same count.
 #[napi(catch_unwind)]
 pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
   pool::configure(threads as usize).map_err(|e| Failure::from(e).throw(env))
+}
+
+/// Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
+/// once.
+#[napi(catch_unwind)]
+pub fn configure_lanes(env: &Env, lanes: Option<u32>) -> Result<()> {
+  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| Failure::from(e).throw(env))
+}
+
+/// Whether compares go before queued hashes (the default). Takes effect at once.
+#[napi(catch_unwind)]
+pub fn configure_compare_first(on: bool) {
+  pool::configure_compare_first(on);
 }
 
 /// Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once.

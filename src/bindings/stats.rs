@@ -34,6 +34,14 @@ pub struct PoolStats {
   pub threads: u32,
   /// Hashes each thread interleaves at most.
   pub lanes_per_thread: u32,
+  /// Where that count comes from: `"provisional"` (not measured yet), `"measured"`, `"env"`
+  /// (`BCRYPT_OFFLOAD_LANES`) or `"configured"`.
+  pub lanes_source: String,
+  /// What the pool measured at start, lane-steps per millisecond for 1, 2, … lanes; `null` until
+  /// it has.
+  pub lane_throughput: Option<Vec<f64>>,
+  /// Whether compares go before queued hashes.
+  pub compare_first: bool,
   /// Jobs waiting for a lane.
   pub queued: u32,
   /// Jobs a pool thread has taken and not yet settled.
@@ -60,6 +68,15 @@ pub fn pool_stats(env: &Env) -> Result<PoolStats> {
   Ok(PoolStats {
     threads: s.threads as u32,
     lanes_per_thread: s.lanes_per_thread as u32,
+    lanes_source: match s.lanes_source {
+      pool::LanesSource::Provisional => "provisional",
+      pool::LanesSource::Measured => "measured",
+      pool::LanesSource::Env => "env",
+      pool::LanesSource::Configured => "configured",
+    }
+    .into(),
+    lane_throughput: s.lane_throughput.map(|t| t.to_vec()),
+    compare_first: s.compare_first,
     queued: s.queued as u32,
     running: s.running as u32,
     completed: s.completed as f64,

@@ -59,10 +59,11 @@ pub fn pool(env: &Env) -> Result<&'static pool::Pool> {
 
 /// Queues one computation and returns its promise; `finish` turns the kernel's output into the
 /// value the promise resolves to, on the pool thread. A full queue throws before any promise
-/// exists, so that nothing is left to settle.
+/// exists, so that nothing is left to settle. `urgent`: see `pool::Job`.
 pub fn submit<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   input: kernel::Input,
+  urgent: bool,
   cancel: Option<&Cancellation>,
   finish: impl FnOnce(Ciphertext) -> T + Send + 'static,
 ) -> Result<Object<'env>> {
@@ -79,6 +80,7 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
     input,
     handle,
     orphaned,
+    urgent,
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);

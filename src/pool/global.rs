@@ -4,26 +4,57 @@
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
+use super::priority::lower_priority;
 use super::stats::Histogram;
+use super::tuning::{self, Throughput};
 use super::{Pool, PoolError, Priority, Stats};
 use crate::kernel::MAX_LANES;
 
 pub const MAX_THREADS: usize = 1024;
 
+/// Lanes a thread runs until the tuner has measured this machine: ≥2.8x one lane's throughput on
+/// every host measured so far, where the best width varied from 4 to 6.
+const PROVISIONAL_LANES: usize = 4;
+
 static POOL: OnceLock<Pool> = OnceLock::new();
-/// What `configure` asked for before the pool started.
-static REQUESTED: Mutex<Requested> = Mutex::new(Requested {
+static SETTINGS: Mutex<Settings> = Mutex::new(Settings {
   threads: None,
   max_queue: None,
+  lanes: None,
+  compare_first: true,
+  lanes_source: LanesSource::Provisional,
+  throughput: None,
+  tuner_started: false,
 });
 
-struct Requested {
-  threads: Option<usize>,
-  max_queue: Option<usize>,
+/// Where the pool's lane count comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LanesSource {
+  /// Not measured yet (the tuner is running, or could not start): `PROVISIONAL_LANES`.
+  #[default]
+  Provisional,
+  /// Measured on this machine at start (see `tuning`).
+  Measured,
+  /// `BCRYPT_OFFLOAD_LANES`.
+  Env,
+  /// `configure_lanes`.
+  Configured,
 }
 
-fn requested() -> MutexGuard<'static, Requested> {
-  REQUESTED.lock().unwrap_or_else(PoisonError::into_inner)
+/// What `configure` asked for, and what the tuner found.
+struct Settings {
+  threads: Option<usize>,
+  max_queue: Option<usize>,
+  /// Pinned by `configure_lanes`.
+  lanes: Option<usize>,
+  compare_first: bool,
+  lanes_source: LanesSource,
+  throughput: Option<Throughput>,
+  tuner_started: bool,
+}
+
+fn settings() -> MutexGuard<'static, Settings> {
+  SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Sets the pool's size before it starts. Asking again for the size it already has is allowed, so
@@ -32,14 +63,14 @@ pub fn configure(threads: usize) -> Result<(), PoolError> {
   if !(1..=MAX_THREADS).contains(&threads) {
     return Err(PoolError::BadSize(threads));
   }
-  let mut requested = requested();
+  let mut settings = settings();
   match POOL.get() {
     Some(pool) if pool.workers.len() != threads => Err(PoolError::AlreadyStarted {
       running: pool.workers.len(),
     }),
     Some(_) => Ok(()),
     None => {
-      requested.threads = Some(threads);
+      settings.threads = Some(threads);
       Ok(())
     }
   }
@@ -47,10 +78,44 @@ pub fn configure(threads: usize) -> Result<(), PoolError> {
 
 /// Bounds the global pool's queue, now if it runs, else from its start.
 pub fn configure_max_queue(max_queue: Option<usize>) {
-  let mut requested = requested();
-  requested.max_queue = max_queue;
+  let mut settings = settings();
+  settings.max_queue = max_queue;
   if let Some(pool) = POOL.get() {
     pool.set_max_queue(max_queue);
+  }
+}
+
+/// Pins the lanes per thread (`Some`), over the environment and the tuner, or hands the choice back
+/// to the tuner (`None`). Takes effect at once.
+pub fn configure_lanes(lanes: Option<usize>) -> Result<(), PoolError> {
+  if lanes.is_some_and(|n| !(1..=MAX_LANES).contains(&n)) {
+    return Err(PoolError::BadSize(lanes.unwrap_or_default()));
+  }
+  let mut settings = settings();
+  settings.lanes = lanes;
+  match lanes {
+    Some(n) => {
+      settings.lanes_source = LanesSource::Configured;
+      if let Some(pool) = POOL.get() {
+        pool.set_lanes(n);
+      }
+    }
+    None => {
+      settings.lanes_source = LanesSource::Provisional;
+      if let Some(pool) = POOL.get() {
+        tune(pool, &mut settings);
+      }
+    }
+  }
+  Ok(())
+}
+
+/// Whether compares go before hashes (the default) or all jobs in order of arrival.
+pub fn configure_compare_first(on: bool) {
+  let mut settings = settings();
+  settings.compare_first = on;
+  if let Some(pool) = POOL.get() {
+    pool.set_compare_first(on);
   }
 }
 
@@ -60,37 +125,97 @@ pub fn global() -> Result<&'static Pool, PoolError> {
   if let Some(pool) = POOL.get() {
     return Ok(pool);
   }
-  let requested = requested();
+  let mut settings = settings();
   if let Some(pool) = POOL.get() {
     return Ok(pool);
   }
-  let threads = match requested.threads {
+  let threads = match settings.threads {
     Some(n) => n,
     None => threads_from_env()?,
   };
-  let pool = Pool::new(threads, MAX_LANES, priority_from_env()?)?;
-  pool.set_max_queue(requested.max_queue);
-  Ok(POOL.get_or_init(|| pool))
+  let env_lanes = lanes_from_env()?;
+  let pool = Pool::new(threads, PROVISIONAL_LANES, priority_from_env()?)?;
+  pool.set_max_queue(settings.max_queue);
+  pool.set_compare_first(settings.compare_first);
+  let pool = POOL.get_or_init(|| pool);
+  match (settings.lanes, env_lanes) {
+    (Some(n), _) => pool.set_lanes(n),
+    (None, Some(n)) => {
+      settings.lanes_source = LanesSource::Env;
+      pool.set_lanes(n);
+    }
+    (None, None) => tune(pool, &mut settings),
+  }
+  Ok(pool)
+}
+
+/// Sets the measured lane count, measuring first (on a thread of its own, at the pool's priority, so
+/// that neither the caller nor the first hash waits) if that has not been done.
+fn tune(pool: &'static Pool, settings: &mut Settings) {
+  if let Some(throughput) = settings.throughput {
+    settings.lanes_source = LanesSource::Measured;
+    pool.set_lanes(tuning::choose(&throughput));
+    return;
+  }
+  if settings.tuner_started {
+    return;
+  }
+  let priority = pool.priority;
+  let started = thread::Builder::new().name("bcrypt-tune".into()).spawn(move || {
+    if priority == Priority::Idle {
+      lower_priority();
+    }
+    // A panic here leaves the provisional width in place.
+    let Ok(throughput) = std::panic::catch_unwind(tuning::measure) else {
+      return;
+    };
+    let mut now = self::settings();
+    now.throughput = Some(throughput);
+    if now.lanes_source == LanesSource::Provisional {
+      now.lanes_source = LanesSource::Measured;
+      pool.set_lanes(tuning::choose(&throughput));
+    }
+  });
+  // Should the OS refuse the thread, the provisional width stays, and says so in stats().
+  settings.tuner_started = started.is_ok();
 }
 
 /// The global pool's stats, or, before it starts, what it would start with and zero counts:
 /// reading stats must not fix the pool's size before `configure` had its say.
 pub fn global_stats() -> Result<Stats, PoolError> {
-  if let Some(pool) = POOL.get() {
-    return Ok(pool.stats());
-  }
-  let requested = requested();
-  Ok(Stats {
-    threads: match requested.threads {
-      Some(n) => n,
-      None => threads_from_env()?,
+  let settings = settings();
+  let mut stats = match POOL.get() {
+    Some(pool) => pool.stats(),
+    None => Stats {
+      threads: match settings.threads {
+        Some(n) => n,
+        None => threads_from_env()?,
+      },
+      lanes_per_thread: match settings.lanes {
+        Some(n) => n,
+        None => lanes_from_env()?.unwrap_or(PROVISIONAL_LANES),
+      },
+      max_queue: settings.max_queue,
+      wait: Histogram::new().snapshot(),
+      compute: Histogram::new().snapshot(),
+      ..Stats::default()
     },
-    lanes_per_thread: MAX_LANES,
-    max_queue: requested.max_queue,
-    wait: Histogram::new().snapshot(),
-    compute: Histogram::new().snapshot(),
-    ..Stats::default()
-  })
+  };
+  stats.lanes_source = settings.lanes_source;
+  stats.lane_throughput = settings.throughput;
+  stats.compare_first = settings.compare_first;
+  Ok(stats)
+}
+
+fn lanes_from_env() -> Result<Option<usize>, PoolError> {
+  const NAME: &str = "BCRYPT_OFFLOAD_LANES";
+  match std::env::var(NAME) {
+    Ok(v) => match v.trim().parse::<usize>() {
+      Ok(n) if (1..=MAX_LANES).contains(&n) => Ok(Some(n)),
+      _ => Err(PoolError::BadEnv { name: NAME, value: v }),
+    },
+    Err(_) => Ok(None),
+  }
 }
 
 fn threads_from_env() -> Result<usize, PoolError> {

@@ -23,12 +23,17 @@ mod global;
 mod priority;
 mod queue;
 mod stats;
+mod tuning;
 mod worker;
 
-pub use global::{configure, configure_max_queue, global, global_stats, MAX_THREADS};
+pub use global::{
+  configure, configure_compare_first, configure_lanes, configure_max_queue, global, global_stats,
+  LanesSource, MAX_THREADS,
+};
 pub use priority::Priority;
 pub use queue::Handle;
 pub use stats::{HistogramSnapshot, Stats, BUCKETS_MS};
+pub use tuning::Throughput;
 
 use priority::lower_priority;
 use queue::{Queue, Ticket, NEW, QUEUED};
@@ -58,6 +63,10 @@ pub struct Job {
   /// Set when whoever would receive the outcome is gone for good (a torn-down JS environment):
   /// shared by many jobs, checked when the job leaves the queue and between steps.
   pub orphaned: Option<Arc<AtomicBool>>,
+  /// A caller is waiting on it now (a login's compare, not a registration's hash): while the pool
+  /// puts compares first (`Pool::set_compare_first`, the default), it is taken before every
+  /// job that is not.
+  pub urgent: bool,
 }
 
 /// `Pool::reserve` found `max_queue` jobs waiting.
@@ -90,8 +99,12 @@ struct Shared {
   queued: AtomicUsize,
   /// The most jobs that may wait beyond the free lanes; `usize::MAX` for no bound.
   max_queue: AtomicUsize,
-  /// Lanes across all threads.
-  capacity: usize,
+  /// Worker threads.
+  threads: usize,
+  /// Hashes each thread interleaves at most; may change while the pool runs (`Pool::set_lanes`).
+  lanes: AtomicUsize,
+  /// Whether urgent jobs (compares) are taken before the others.
+  compare_first: AtomicBool,
   /// Workers blocked waiting for work.
   idle: AtomicUsize,
   /// Jobs taken from the queue and not yet settled, across all threads.
@@ -105,7 +118,6 @@ struct Shared {
   wait: Histogram,
   /// Time in a lane.
   compute: Histogram,
-  lanes: usize,
 }
 
 /// Dropping a pool cancels every job it holds (each settles `Cancelled`) and joins its threads,
@@ -113,6 +125,7 @@ struct Shared {
 pub struct Pool {
   shared: Arc<Shared>,
   workers: Vec<JoinHandle<()>>,
+  priority: Priority,
 }
 
 /// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
@@ -130,6 +143,7 @@ impl Reservation<'_> {
       done: job.done,
       handle: job.handle,
       orphaned: job.orphaned,
+      urgent: job.urgent,
       queued_at: now,
       started_at: now,
     };
@@ -149,7 +163,7 @@ impl Reservation<'_> {
       self.shared.settle_dead(ticket);
       return;
     }
-    queue.jobs.push_back(ticket);
+    queue.push(ticket);
     self.shared.queued.store(queue.live(), Relaxed);
     drop(queue);
     self.shared.wake.notify_one();
@@ -187,7 +201,9 @@ impl Pool {
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
       max_queue: AtomicUsize::new(usize::MAX),
-      capacity: threads * lanes,
+      threads,
+      lanes: AtomicUsize::new(lanes),
+      compare_first: AtomicBool::new(true),
       idle: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
       failed: AtomicU64::new(0),
@@ -195,11 +211,11 @@ impl Pool {
       cancelled: AtomicU64::new(0),
       wait: Histogram::new(),
       compute: Histogram::new(),
-      lanes,
     });
     let mut pool = Pool {
       shared,
       workers: Vec::with_capacity(threads),
+      priority,
     };
     for i in 0..threads {
       let shared = pool.shared.clone();
@@ -218,7 +234,7 @@ impl Pool {
         shared.work()
       });
       // On error `pool` drops here, which stops and joins the workers already started.
-      let worker = spawn(format!("bcrypt-offload-{i}"), work).map_err(PoolError::Spawn)?;
+      let worker = spawn(format!("bcrypt-pool-{i}"), work).map_err(PoolError::Spawn)?;
       pool.workers.push(worker);
       running.wait();
     }
@@ -231,13 +247,25 @@ impl Pool {
     self.shared.max_queue.store(max.unwrap_or(usize::MAX), Relaxed);
   }
 
+  /// Sets how many hashes each thread interleaves at most, from the next admission on: a thread
+  /// running more lanes than that lets them finish rather than dropping any.
+  pub fn set_lanes(&self, lanes: usize) {
+    assert!((1..=MAX_LANES).contains(&lanes));
+    self.shared.lanes.store(lanes, Relaxed);
+  }
+
+  /// Whether compares (urgent jobs) go before hashes, or all jobs in order of arrival.
+  pub fn set_compare_first(&self, on: bool) {
+    self.shared.compare_first.store(on, Relaxed);
+  }
+
   pub fn stats(&self) -> Stats {
     let s = &self.shared;
     let compute = s.compute.snapshot();
     let max_queue = s.max_queue.load(Relaxed);
     Stats {
       threads: self.workers.len(),
-      lanes_per_thread: s.lanes,
+      lanes_per_thread: s.lanes.load(Relaxed),
       queued: s.queued.load(Relaxed),
       running: s.running.load(Relaxed),
       completed: compute.counts.iter().sum::<u64>() + s.failed.load(Relaxed),
@@ -246,6 +274,8 @@ impl Pool {
       max_queue: (max_queue != usize::MAX).then_some(max_queue),
       wait: s.wait.snapshot(),
       compute,
+      compare_first: s.compare_first.load(Relaxed),
+      ..Stats::default()
     }
   }
 
@@ -255,10 +285,8 @@ impl Pool {
     let mut queue = self.shared.lock();
     let max_queue = self.shared.max_queue.load(Relaxed);
     // Jobs that idle lanes will take as soon as their threads wake are not waiting for a lane.
-    let free_lanes = self
-      .shared
-      .capacity
-      .saturating_sub(self.shared.running.load(Relaxed));
+    let capacity = self.shared.threads * self.shared.lanes.load(Relaxed);
+    let free_lanes = capacity.saturating_sub(self.shared.running.load(Relaxed));
     let limit = max_queue.saturating_add(free_lanes);
     // Cancelled jobs already gave their places back (see `Handle`): a refusal costs the same
     // whatever the queue holds.
@@ -329,6 +357,7 @@ mod tests {
         done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
         handle: Arc::default(),
         orphaned: None,
+        urgent: false,
       });
     }
     drop(tx);
@@ -356,6 +385,7 @@ mod tests {
       done: Box::new(move |out| tx.send(out).unwrap()),
       handle,
       orphaned: None,
+      urgent: false,
     }
   }
 
@@ -499,7 +529,7 @@ mod tests {
     // Cancelling most of the queue shrinks it without waiting for a worker to reach the dead: what
     // stays is the 100 live jobs and fewer dead ones than set off a compaction.
     handles[..900].iter().for_each(|h| h.cancel());
-    let left = pool.shared.lock().jobs.len();
+    let left = pool.shared.lock().len();
     assert!(left <= 100 + COMPACT_AT, "{left} jobs left in the queue");
     assert_eq!(pool.stats().queued, 100);
     assert_eq!(
@@ -541,6 +571,59 @@ mod tests {
     assert_eq!(outcomes, vec![Err(Failure::Cancelled); 1 + handles.len()]);
   }
 
+  #[test]
+  fn compares_go_before_queued_hashes_unless_turned_off() {
+    for compare_first in [true, false] {
+      let (pool, blocker, _, _) = blocked_pool(100, 0);
+      pool.set_compare_first(compare_first);
+      let (tx, rx) = mpsc::channel();
+      for (i, urgent) in [false, false, false, true, false].into_iter().enumerate() {
+        let tx = tx.clone();
+        pool.submit(Job {
+          urgent,
+          done: Box::new(move |_| tx.send(i).unwrap()),
+          ..job(4, Arc::default(), mpsc::channel().0)
+        });
+      }
+      blocker.cancel();
+      let order: Vec<usize> = rx.iter().take(5).collect();
+      match compare_first {
+        true => assert_eq!(order, [3, 0, 1, 2, 4]),
+        false => assert_eq!(order, [0, 1, 2, 3, 4]),
+      }
+    }
+  }
+
+  #[test]
+  fn a_thread_takes_no_more_jobs_than_its_lanes_allow_now() {
+    let pool = Pool::new(1, MAX_LANES, Priority::Normal).unwrap();
+    pool.set_lanes(2);
+    let handles: Vec<Arc<Handle>> = (0..4).map(|_| Arc::new(Handle::default())).collect();
+    let (tx, rx) = mpsc::channel();
+    for h in &handles {
+      pool.submit(job(31, h.clone(), tx.clone()));
+    }
+    while pool.stats().running < 2 {
+      thread::yield_now();
+    }
+    // Hundreds of steps, each a chance to admit more: two still run and two wait.
+    thread::sleep(Duration::from_millis(50));
+    let stats = pool.stats();
+    assert_eq!((stats.running, stats.queued, stats.lanes_per_thread), (2, 2, 2));
+    pool.set_lanes(3);
+    while pool.stats().running < 3 {
+      thread::yield_now();
+    }
+    handles.iter().for_each(|h| h.cancel());
+    assert_eq!(
+      rx.iter()
+        .take(4)
+        .filter(|o| *o == Err(Failure::Cancelled))
+        .count(),
+      4
+    );
+  }
+
   #[cfg(feature = "fault-injection")]
   #[test]
   fn a_job_that_panics_fails_alone_and_the_pool_keeps_serving() {
@@ -564,6 +647,7 @@ mod tests {
         done: Box::new(move |out| tx.send((i, out)).unwrap()),
         handle: Arc::default(),
         orphaned: None,
+        urgent: false,
       });
     }
     drop(tx);

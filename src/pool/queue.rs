@@ -41,16 +41,13 @@ impl Handle {
     shared.queued.store(queue.live(), Relaxed);
     // Compact once dead jobs are most of the queue: each compaction removes at least as many jobs
     // as it keeps, so its cost is paid for by the cancellations it clears.
-    let dropped = if queue.dead > COMPACT_AT && 2 * queue.dead > queue.jobs.len() {
-      let (kept, gone) = queue.jobs.drain(..).partition(|t: &Ticket| !t.dead());
-      queue.jobs = kept;
-      queue.dead = 0;
-      gone
+    let dropped = if queue.dead > COMPACT_AT && 2 * queue.dead > queue.len() {
+      queue.compact()
     } else {
-      VecDeque::new()
+      Vec::new()
     };
     drop(queue);
-    shared.settle_dead_all(dropped.into());
+    shared.settle_dead_all(dropped);
   }
 
   fn cancelled(&self) -> bool {
@@ -69,6 +66,8 @@ pub(super) struct Ticket {
   pub(super) done: Done,
   pub(super) handle: Arc<Handle>,
   pub(super) orphaned: Option<Arc<AtomicBool>>,
+  /// A caller is waiting on it (a login's `compare`): see `Queue::pop_front`.
+  pub(super) urgent: bool,
   pub(super) queued_at: Instant,
   pub(super) started_at: Instant,
 }
@@ -85,18 +84,62 @@ impl Ticket {
   }
 }
 
+/// Two lines, each first in first out: urgent jobs (compares, a user waiting to log in) and the
+/// rest (hashes: registrations, bulk re-hashing).
 #[derive(Default)]
 pub(super) struct Queue {
-  pub(super) jobs: VecDeque<Ticket>,
-  /// Jobs in `jobs` cancelled while they waited (see `Handle`).
+  urgent: VecDeque<Ticket>,
+  normal: VecDeque<Ticket>,
+  /// Jobs in either line cancelled while they waited (see `Handle`).
   pub(super) dead: usize,
   /// Places promised to callers that are still building their job (see `Pool::reserve`).
   pub(super) reserved: usize,
 }
 
 impl Queue {
+  pub(super) fn push(&mut self, ticket: Ticket) {
+    match ticket.urgent {
+      true => self.urgent.push_back(ticket),
+      false => self.normal.push_back(ticket),
+    }
+  }
+
+  /// The next job: the oldest urgent one while `urgent_first`, else the oldest of all.
+  pub(super) fn pop_front(&mut self, urgent_first: bool) -> Option<Ticket> {
+    let take_urgent = match (self.urgent.front(), self.normal.front()) {
+      (Some(_), None) => true,
+      (Some(u), Some(n)) => urgent_first || u.queued_at <= n.queued_at,
+      (None, _) => false,
+    };
+    match take_urgent {
+      true => self.urgent.pop_front(),
+      false => self.normal.pop_front(),
+    }
+  }
+
+  /// Jobs in the queue, dead ones included.
+  pub(super) fn len(&self) -> usize {
+    self.urgent.len() + self.normal.len()
+  }
+
+  pub(super) fn is_empty(&self) -> bool {
+    self.len() == 0
+  }
+
   /// Jobs waiting for a lane that someone still wants.
   pub(super) fn live(&self) -> usize {
-    self.jobs.len() - self.dead
+    self.len() - self.dead
+  }
+
+  /// Removes and returns the dead jobs.
+  fn compact(&mut self) -> Vec<Ticket> {
+    let mut gone = Vec::with_capacity(self.dead);
+    for line in [&mut self.urgent, &mut self.normal] {
+      let (kept, dead): (VecDeque<_>, VecDeque<_>) = line.drain(..).partition(|t| !t.dead());
+      *line = kept;
+      gone.extend(dead);
+    }
+    self.dead = 0;
+    gone
   }
 }

@@ -3,6 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use super::global::LanesSource;
+use super::tuning::Throughput;
+
 /// Upper bounds, in milliseconds, of the histograms' buckets; a last bucket takes the rest.
 pub const BUCKETS_MS: [f64; 16] = [
   0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
@@ -60,4 +63,10 @@ pub struct Stats {
   pub max_queue: Option<usize>,
   pub wait: HistogramSnapshot,
   pub compute: HistogramSnapshot,
+  /// Whether compares go before hashes.
+  pub compare_first: bool,
+  /// The process-wide pool's (`global_stats`): where `lanes_per_thread` comes from, and what the
+  /// tuner measured, lane-steps per ms for 1..=MAX_LANES lanes.
+  pub lanes_source: LanesSource,
+  pub lane_throughput: Option<Throughput>,
 }

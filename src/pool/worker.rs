@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::queue::{Queue, Ticket, QUEUED, TAKEN};
 use super::{Failure, Outcome, Shared};
-use crate::kernel::{self, Lane};
+use crate::kernel::{self, Lane, MAX_LANES};
 
 impl Shared {
   pub(super) fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -23,21 +23,22 @@ impl Shared {
     let mut lanes: Vec<Lane> = Vec::new();
     let mut tickets: Vec<Ticket> = Vec::new();
     loop {
+      let width = self.lanes.load(Relaxed);
       let admitted = if lanes.is_empty() {
         match self.wait_for_jobs() {
           Some(jobs) => jobs,
           None => return,
         }
-      } else if lanes.len() < self.lanes && self.queued.load(Relaxed) > 0 && self.idle.load(Relaxed) == 0 {
+      } else if lanes.len() < width && self.queued.load(Relaxed) > 0 && self.idle.load(Relaxed) == 0 {
         // Only when no thread is idle: an idle thread runs a new job with fewer lanes beside it,
         // so it finishes sooner there.
-        self.take(self.lanes - lanes.len())
+        self.take(width - lanes.len())
       } else {
         Vec::new()
       };
       if lanes.capacity() == 0 && !admitted.is_empty() {
-        lanes.reserve_exact(self.lanes);
-        tickets.reserve_exact(self.lanes);
+        lanes.reserve_exact(MAX_LANES);
+        tickets.reserve_exact(MAX_LANES);
       }
       let now = Instant::now();
       for mut ticket in admitted {
@@ -117,16 +118,19 @@ impl Shared {
   fn wait_for_jobs(&self) -> Option<Vec<Ticket>> {
     let mut queue = self.lock();
     self.idle.fetch_add(1, Relaxed);
-    while queue.jobs.is_empty() && !self.closing.load(Relaxed) {
+    while queue.is_empty() && !self.closing.load(Relaxed) {
       queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
     }
     self.idle.fetch_sub(1, Relaxed);
-    if queue.jobs.is_empty() {
+    if queue.is_empty() {
       return None;
     }
     let other_idle = self.idle.load(Relaxed);
     // At least one: a queue of dead jobs only is drained, not spun on.
-    let n = queue.live().div_ceil(other_idle + 1).clamp(1, self.lanes);
+    let n = queue
+      .live()
+      .div_ceil(other_idle + 1)
+      .clamp(1, self.lanes.load(Relaxed));
     let (jobs, dead) = self.pop(&mut queue, n);
     let more = queue.live() > 0 && other_idle > 0;
     drop(queue);
@@ -150,7 +154,7 @@ impl Shared {
   fn pop(&self, queue: &mut Queue, n: usize) -> (Vec<Ticket>, Vec<Ticket>) {
     let (mut jobs, mut dead) = (Vec::with_capacity(n), Vec::new());
     while jobs.len() < n {
-      let Some(ticket) = queue.jobs.pop_front() else {
+      let Some(ticket) = queue.pop_front(self.compare_first.load(Relaxed)) else {
         break;
       };
       if ticket
