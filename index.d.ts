@@ -24,6 +24,13 @@ export interface ConfigureOptions {
   maxQueue?: number | null
   /** The default of `rejectLongPasswords` for `hash` and `hashSync`; `false` (truncate, as bcrypt). */
   rejectLongPasswords?: boolean
+  /**
+   * Hashes each pool thread interleaves: a whole number up to the package's limit, pinned, or
+   * `'auto'` (the default): measured on this machine when the pool starts. Any time.
+   */
+  lanes?: number | 'auto'
+  /** Whether compares (logins) go before queued hashes; `true` by default. Any time. */
+  compareFirst?: boolean
 }
 
 /** Options of `hashSync`, after bcrypt's arguments. */
@@ -50,8 +57,15 @@ export interface RehashOptions {
 
 export type { DurationHistogram }
 
-/** The pool's counters and histograms; `maxQueue` is `Infinity` when there is no bound. */
-export type PoolStats = Omit<NativePoolStats, 'maxQueue'> & { maxQueue: number }
+/**
+ * The pool's counters and histograms; `maxQueue` is `Infinity` when there is no bound;
+ * `laneSpeedup[k - 1]` is what `k` lanes measured as a multiple of one lane's throughput (`null`
+ * until the pool has measured).
+ */
+export type PoolStats = Omit<NativePoolStats, 'maxQueue' | 'laneThroughput'> & {
+  maxQueue: number
+  laneSpeedup: number[] | null
+}
 
 /** What the promise forms reject with when their signal aborts; `cause` is the signal's reason. */
 export declare class AbortError extends Error {
@@ -90,12 +104,12 @@ export declare function truncates(password: Data): boolean
 
 /** Whether `encrypted` was made with other settings than `options` (or is not a hash): rehash it at login. */
 export declare function needsRehash(encrypted: string, options?: RehashOptions): boolean
-/** The cost whose hash takes about `targetMs` here, timed on the pool. */
+/** The cost whose hash takes about `targetMs` here, timed on a thread of its own. */
 export declare function calibrate(targetMs: number): Promise<number>
 /** The cost whose hash takes about `targetMs` here, timed on the calling thread. */
 export declare function calibrateSync(targetMs: number): number
 
-/** Sets the pool's size (only before the first asynchronous call) and queue bound (any time). */
+/** Sets the pool's size (only before the first asynchronous call), lanes, queue bound and order (any time). */
 export declare function configure(options: ConfigureOptions): void
 /** The pool's counters. Cheap: reads atomics only. */
 export declare function stats(): PoolStats

@@ -14,7 +14,7 @@ const bcrypt = require('..')
 const { createApp } = require('../demo/app')
 const { openUsers } = require('../demo/users')
 const backends = require('../demo/backends')
-const { occupyAllLanes } = require('./pool-helpers.js')
+const { occupyAllLanes, settledLanes } = require('./pool-helpers.js')
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'bcrypt-demo-'))
 
@@ -52,12 +52,16 @@ test('health, metrics and the page', async () => {
   const { app, users } = start()
   await json(app, '/register', { username: 'm', password: 'p' }).expect(201)
   await request(app).get('/health').expect(200, { status: 'ok' })
+  await settledLanes(bcrypt)
   const metrics = (await request(app).get('/metrics').expect(200)).text
   for (const name of ['bcrypt_pool_threads', 'bcrypt_pool_queued', 'bcrypt_pool_completed_total', 'bcrypt_pool_rejected_total', 'nodejs_eventloop_lag_seconds']) {
     assert.match(metrics, new RegExp(`^${name} \\d`, 'm'), name)
   }
   assert.match(metrics, /^bcrypt_pool_compute_seconds_bucket\{le="\+Inf"\} [1-9]/m)
   assert.match(metrics, /^bcrypt_pool_queue_wait_seconds_count [1-9]/m)
+  assert.match(metrics, /^bcrypt_pool_lanes_per_thread [1-9]/m)
+  assert.match(metrics, /^bcrypt_pool_lane_speedup\{lanes="1"\} 1$/m)
+  assert.match(metrics, /^bcrypt_pool_lane_speedup\{lanes="2"\} [1-9]/m)
   const page = await request(app).get('/').expect(200)
   assert.match(page.headers['content-type'], /html/)
   assert.match(page.text, /<form/)

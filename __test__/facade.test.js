@@ -37,6 +37,7 @@ function fakeBinding(overrides = {}) {
     MAX_COST: 31,
     MAX_PASSWORD_BYTES: 72,
     MAX_THREADS: 8,
+    MAX_LANES: 6,
     Cancellation,
     encodeSalt: (minor, cost) => `$2${minor}$${String(cost).padStart(2, '0')}$${'C'.repeat(21)}.`,
     hashSync: (data, salt) => `${salt}:${data}`,

@@ -130,7 +130,7 @@ test('a pool that fails to start releases its threads, and a smaller one starts 
     const fs = require('node:fs')
     const b = require(${entry})
     const poolThreads = () => fs.readdirSync('/proc/self/task')
-      .filter((t) => { try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('bcrypt-offload') } catch { return false } }).length
+      .filter((t) => { try { return fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('bcrypt-pool-') } catch { return false } }).length
     ;(async () => {
       b.configure({ threads: require(${JSON.stringify(require.resolve('../binding.js'))}).MAX_THREADS })
       const failed = await b.hash('x', 4).catch((e) => e)

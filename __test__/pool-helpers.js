@@ -12,9 +12,17 @@ async function until(condition) {
   while (!condition()) await sleep(5)
 }
 
+// Starts the pool and waits until it has measured how many lanes its threads run (a count that
+// changes under a test would leave lanes free that the test thinks are taken).
+async function settledLanes(bcrypt) {
+  await bcrypt.hash('start the pool', '$2b$04$CCCCCCCCCCCCCCCCCCCCC.')
+  await until(() => bcrypt.stats().lanesSource !== 'provisional')
+}
+
 // Fills every lane of `bcrypt`'s pool with a hash that takes a minute, and returns a function that
 // aborts them all (each must reject with an AbortError) and waits for their lanes to be free.
 async function occupyAllLanes(bcrypt) {
+  await settledLanes(bcrypt)
   const { threads, lanesPerThread } = bcrypt.stats()
   const controller = new AbortController()
   const jobs = Array.from({ length: threads * lanesPerThread }, (_, i) =>
@@ -28,4 +36,4 @@ async function occupyAllLanes(bcrypt) {
   }
 }
 
-module.exports = { SLOW, until, occupyAllLanes }
+module.exports = { SLOW, until, settledLanes, occupyAllLanes }

@@ -7,7 +7,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const bcrypt = require('..')
-const { SLOW, until, occupyAllLanes: occupy } = require('./pool-helpers.js')
+const { SLOW, until, settledLanes, occupyAllLanes: occupy } = require('./pool-helpers.js')
 
 const FAST = '$2b$04$CCCCCCCCCCCCCCCCCCCCC.'
 
@@ -124,6 +124,7 @@ test('calibrate picks a cost in range, larger for larger targets', async () => {
 })
 
 test('maxQueue counts only calls that wait: a burst that free lanes can take is never refused', async () => {
+  await settledLanes(bcrypt)
   await until(() => bcrypt.stats().running === 0 && bcrypt.stats().queued === 0)
   const { threads, lanesPerThread } = bcrypt.stats()
   bcrypt.configure({ maxQueue: 0 })
@@ -158,4 +159,61 @@ test('rejectLongPasswords refuses what bcrypt would cut short, per call or by de
     bcrypt.configure({ rejectLongPasswords: false })
   }
   assert.throws(() => bcrypt.configure({ rejectLongPasswords: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('lanes: measured at start, pinned by configure or the environment, back to measured on "auto"', { timeout: 60_000 }, async () => {
+  const { MAX_LANES } = require('../binding.js')
+  await bcrypt.hash('start the pool', FAST)
+  // The measurement runs on a thread of its own once the pool starts; the first hash never waits for it.
+  await until(() => bcrypt.stats().lanesSource === 'measured')
+  const measured = bcrypt.stats()
+  assert.equal(measured.laneSpeedup.length, MAX_LANES)
+  assert.equal(measured.laneSpeedup[0], 1)
+  const best = Math.max(...measured.laneSpeedup)
+  assert.ok(measured.laneSpeedup[measured.lanesPerThread - 1] >= 0.97 * best, JSON.stringify(measured.laneSpeedup))
+  try {
+    bcrypt.configure({ lanes: 1 })
+    assert.deepEqual([bcrypt.stats().lanesPerThread, bcrypt.stats().lanesSource], [1, 'configured'])
+    for (const bad of [0, MAX_LANES + 1, 2.5, 'six']) {
+      assert.throws(() => bcrypt.configure({ lanes: bad }), { name: bad === 'six' ? 'RangeError' : 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+    }
+    assert.equal(bcrypt.stats().lanesPerThread, 1)
+  } finally {
+    bcrypt.configure({ lanes: 'auto' })
+  }
+  assert.deepEqual([bcrypt.stats().lanesPerThread, bcrypt.stats().lanesSource], [measured.lanesPerThread, 'measured'])
+
+  const { execFileSync } = require('node:child_process')
+  const run = (env) =>
+    execFileSync(process.execPath, ['-e', `
+      const b = require(${JSON.stringify(require.resolve('..'))})
+      b.hash('x', 4).then(() => console.log(JSON.stringify([b.stats().lanesPerThread, b.stats().lanesSource])),
+        (e) => console.log(JSON.stringify([e.code, e.message])))`], { env: { ...process.env, ...env }, encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(run({ BCRYPT_OFFLOAD_LANES: '3' })), [3, 'env'])
+  assert.deepEqual(JSON.parse(run({ BCRYPT_OFFLOAD_LANES: '9' })), ['ERR_OUT_OF_RANGE', `BCRYPT_OFFLOAD_LANES must be a whole number from 1 to ${MAX_LANES}, got "9"`])
+})
+
+test('a compare does not wait behind queued hashes, unless compareFirst is off', { timeout: 120_000 }, () => {
+  // One pool thread, one lane: jobs run one at a time, each a few milliseconds apart, so the order
+  // they settle in is the order the pool took them. 40 hashes are queued, then a compare; counted:
+  // how many hashes settle before it.
+  const { execFileSync } = require('node:child_process')
+  const run = (compareFirst) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['-e', `
+        const b = require(${JSON.stringify(require.resolve('..'))})
+        b.configure({ threads: 1, lanes: 1, compareFirst: ${compareFirst} })
+        const salt = '$2b$06$CCCCCCCCCCCCCCCCCCCCC.'
+        const stored = b.hashSync('pw', salt)
+        let settled = 0
+        const hashes = Array.from({ length: 40 }, (_, i) => b.hash('h' + i, salt).then(() => settled++))
+        b.compare('pw', stored).then((ok) => [ok, settled]).then(([ok, before]) => Promise.all(hashes).then(() => console.log(JSON.stringify([ok, before, b.stats().compareFirst]))))
+      `], { encoding: 'utf8' }),
+    )
+  const [ok, before, on] = run(true)
+  assert.deepEqual([ok, on], [true, true])
+  assert.ok(before < 20, `${before} of 40 hashes settled before the compare`)
+  const [, inOrder, off] = run(false)
+  assert.equal(off, false)
+  assert.ok(inOrder >= 20, `${inOrder} of 40 hashes settled before the compare, in order of arrival`)
 })

@@ -122,6 +122,72 @@ async function readFileWhileBusy(cost, inFlight) {
   })
 }
 
+// Login latency under registration load: one compare's time while 64 hashes are queued ahead of it,
+// with compares first (the default) and in order of arrival. Ours only: the peers have no order to
+// choose.
+async function compareBehindHashes(cost) {
+  const salt = ours.genSaltSync(cost)
+  const stored = ours.hashSync('pw', salt)
+  const results = {}
+  for (const compareFirst of [true, false]) {
+    ours.configure({ compareFirst })
+    const samples = []
+    for (let r = 0; r < RUNS; r++) {
+      const hashes = Array.from({ length: 64 }, (_, i) => ours.hash(`user ${i}`, salt))
+      const t = performance.now()
+      await ours.compare('pw', stored)
+      samples.push(performance.now() - t)
+      await Promise.all(hashes)
+    }
+    results[compareFirst ? 'compares first (default)' : 'in order of arrival'] = median(samples)
+  }
+  ours.configure({ compareFirst: true })
+  const batch = await latency(cost, 'async')
+  const lines = [
+    `### A compare's latency with 64 hashes queued ahead of it, cost ${cost} (bcrypt-offload)`,
+    '',
+    '| order | ms |',
+    '|---|---:|',
+    ...Object.entries(results).map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+    `| (one lone hash, for scale) | ${fmt(batch[OURS])} |`,
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+// John the Ripper's bcrypt self-test on the same cores, if installed (Debian: apt-get install
+// john): "$2a$05" hashes per second, real time, beside ours through Node at cost 5, 64 in flight.
+async function versusJohn() {
+  const { spawnSync } = require('node:child_process')
+  const john = spawnSync('john', ['--test=5', '--format=bcrypt'], { encoding: 'utf8' })
+  if (john.error) return '### John the Ripper\n\nNot installed: `apt-get install john` adds it to this comparison.\n'
+  const real = /Raw:\s+([\d.]+K?) c\/s real/.exec(john.stdout)
+  if (!real) return `### John the Ripper\n\nCould not read its output:\n\n\`\`\`\n${john.stdout}\n\`\`\`\n`
+  const johnRate = real[1].endsWith('K') ? Number.parseFloat(real[1]) * 1000 : Number.parseFloat(real[1])
+  const oursRate = (await throughput(5, 'hash'))[OURS]
+  return [
+    '### Against John the Ripper, cost 5 ($2a$05), both cores',
+    '',
+    '| contender | hashes/s | vs John |',
+    '|---|---:|---:|',
+    `| John the Ripper (\`john --test=5 --format=bcrypt\`, real) | ${fmt(johnRate)} | 1.00x |`,
+    `| bcrypt-offload through Node, ${IN_FLIGHT} in flight | ${fmt(oursRate)} | ${(oursRate / johnRate).toFixed(2)}x |`,
+    '',
+  ].join('\n')
+}
+
+// What the pool measured for each lane count on this machine, and what it chose.
+function lanesTable() {
+  const s = ours.stats()
+  const lines = [
+    `### Lanes on this machine: ${s.lanesPerThread} per thread (${s.lanesSource})`,
+    '',
+    '| lanes | throughput vs 1 lane |',
+    '|---:|---:|',
+    ...(s.laneSpeedup ?? []).map((x, i) => `| ${i + 1} | ${x.toFixed(2)}x |`),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
 
 // One row per contender; `better` says whether higher or lower is better, for the ratio column.
@@ -138,6 +204,9 @@ function table(title, unit, results, better) {
 
 async function main() {
   checkAgreement()
+  // Start the pool and let it measure its lanes before anything is timed.
+  await ours.hash('start', 4)
+  while (ours.stats().lanesSource === 'provisional') await new Promise((resolve) => setTimeout(resolve, 10))
   const header = [
     `# bench/run.js — ${new Date().toISOString().slice(0, 10)}`,
     '',
@@ -152,6 +221,7 @@ async function main() {
     console.log(s)
   }
   console.log(header)
+  emit(lanesTable())
   for (const cost of QUICK ? [4] : [10, 12]) {
     emit(table(`One hash at a time, cost ${cost}, sync`, 'ms', await latency(cost, 'sync'), 'lower'))
     emit(table(`One hash at a time, cost ${cost}, lone awaited async call`, 'ms', await latency(cost, 'async'), 'lower'))
@@ -163,6 +233,8 @@ async function main() {
   }
   const busyCost = QUICK ? 4 : 10
   emit(table(`fs.readFile p99 while 32 hashes at cost ${busyCost} are in flight`, 'ms', await readFileWhileBusy(busyCost, 32), 'lower'))
+  emit(await compareBehindHashes(QUICK ? 4 : 10))
+  if (!QUICK) emit(await versusJohn())
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true })
   fs.writeFileSync(path.join(__dirname, 'results', QUICK ? 'quick.md' : 'latest.md'), sections.join('\n'))
 }

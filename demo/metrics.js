@@ -17,6 +17,17 @@ function metrics(backend) {
   gauge('bcrypt_pool_queued', 'Jobs waiting for a lane.', (s) => s.queued)
   gauge('bcrypt_pool_running', 'Jobs in a lane.', (s) => s.running)
   gauge('bcrypt_pool_max_queue', 'The queue bound (-1: none).', (s) => (Number.isFinite(s.maxQueue) ? s.maxQueue : -1))
+  // What the pool measured for each lane count at start, as a multiple of one lane (none until it has).
+  new client.Gauge({
+    name: 'bcrypt_pool_lane_speedup',
+    help: 'Throughput of each lane count measured at start, as a multiple of one lane.',
+    labelNames: ['lanes'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      backend.stats().laneSpeedup?.forEach((speedup, i) => this.set({ lanes: String(i + 1) }, speedup))
+    },
+  })
   // Counters owned by the pool: exported as they are, not incremented here.
   for (const [name, key, help] of [
     ['bcrypt_pool_completed_total', 'completed', 'Jobs computed.'],

@@ -40,7 +40,7 @@ function createBcrypt(binding) {
   const { error, fromNative, RANGES } = createErrors(binding)
   if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
   // The limits live in Rust; these are the values it exports.
-  const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS } = binding
+  const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS, MAX_LANES } = binding
 
   // A binding call whose errors reach the user worded from the table.
   function sync(call) {
@@ -305,16 +305,19 @@ function createBcrypt(binding) {
   }
 
   /**
-   * Sets the pool's size and queue bound, and the default of `rejectLongPasswords`. `threads` only
-   * before the first asynchronous call (afterwards only the count already running is accepted); the
-   * others at any time.
+   * Sets the pool's size, lanes, queue bound and order, and the default of `rejectLongPasswords`.
+   * `threads` only before the first asynchronous call (afterwards only the count already running
+   * is accepted); the others at any time.
    */
   function configure(options) {
     if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
-    const { threads, maxQueue, rejectLongPasswords } = options
+    const { threads, lanes, maxQueue, compareFirst, rejectLongPasswords } = options
     // Everything is checked before anything is applied, so that a call that throws changes nothing.
-    if (rejectLongPasswords !== undefined && typeof rejectLongPasswords !== 'boolean') {
-      throw error('NotBoolean', 'rejectLongPasswords')
+    for (const [name, value] of Object.entries({ rejectLongPasswords, compareFirst })) {
+      if (value !== undefined && typeof value !== 'boolean') throw error('NotBoolean', name)
+    }
+    if (lanes !== undefined && lanes !== 'auto' && (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES)) {
+      throw error('OutOfRange', 'lanes', RANGES.lanes)
     }
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
       throw error('OutOfRange', 'threads', RANGES.threads)
@@ -325,14 +328,20 @@ function createBcrypt(binding) {
     }
     // The one refusal left (another size once the pool runs) comes before anything is applied.
     if (threads !== undefined) sync(() => binding.configureThreads(threads))
+    if (lanes !== undefined) sync(() => binding.configureLanes(lanes === 'auto' ? null : lanes))
     if (maxQueue !== undefined) binding.configureMaxQueue(unbounded ? null : maxQueue)
+    if (compareFirst !== undefined) binding.configureCompareFirst(compareFirst)
     if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
   }
 
-  /** The pool's counters and the queue-wait and compute-time histograms. */
+  /**
+   * The pool's counters and the queue-wait and compute-time histograms, and the lanes: how many,
+   * chosen how, and what each count measured as a multiple of one lane's throughput.
+   */
   function stats() {
-    const s = sync(() => binding.poolStats())
-    return { ...s, maxQueue: s.maxQueue ?? Infinity }
+    const { laneThroughput, ...s } = sync(() => binding.poolStats())
+    const laneSpeedup = laneThroughput && laneThroughput.map((t) => t / laneThroughput[0])
+    return { ...s, laneSpeedup, maxQueue: s.maxQueue ?? Infinity }
   }
 
   const bcrypt = {

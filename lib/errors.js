@@ -9,14 +9,20 @@
 // native one, its kind in src/bindings/error.rs).
 
 /** The table, its `error` and `fromNative`, and the ranges the facade checks, for a binding's limits. */
-function createErrors({ MAX_THREADS }) {
+function createErrors({ MAX_THREADS, MAX_LANES }) {
+  const lanes = `a whole number from 1 to ${MAX_LANES}`
   const RANGES = {
     threads: `a whole number from 1 to ${MAX_THREADS}`,
+    lanes: `${lanes}, or "auto"`,
     maxQueue: 'a whole number from 0 to 2^32-1, or Infinity',
     targetMs: 'a positive number of milliseconds',
   }
   // What each environment variable the pool reads may hold.
-  const ENV_RANGES = { BCRYPT_OFFLOAD_THREADS: RANGES.threads, BCRYPT_OFFLOAD_PRIORITY: '"idle" or "normal"' }
+  const ENV_RANGES = {
+    BCRYPT_OFFLOAD_THREADS: RANGES.threads,
+    BCRYPT_OFFLOAD_LANES: lanes,
+    BCRYPT_OFFLOAD_PRIORITY: '"idle" or "normal"',
+  }
 
   // The native kinds (src/bindings/error.rs), worded from the facts the binding attaches.
   const NATIVE = {

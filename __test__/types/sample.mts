@@ -24,7 +24,11 @@ function callbackForms(password: string): void {
 
 function extras(h: string): [string, boolean, PoolStats] {
   bcrypt.configure({ threads: 2, maxQueue: 1000 })
-  bcrypt.configure({ maxQueue: Infinity })
+  bcrypt.configure({ maxQueue: Infinity, lanes: 'auto', compareFirst: true })
+  bcrypt.configure({ lanes: 4 })
+  const speedup: number | undefined = bcrypt.stats().laneSpeedup?.[3]
+  const source: string = bcrypt.stats().lanesSource
+  void [speedup, source]
   const p95: number = bcrypt.stats().queueWait.bucketsMs[0]
   return [bcrypt.getSalt(h), bcrypt.truncates('x'.repeat(80)) && bcrypt.needsRehash(h, { rounds: 12 }) && p95 > 0, bcrypt.stats()]
 }
