@@ -624,6 +624,35 @@ mod tests {
     );
   }
 
+  /// The policy of the thread that runs a job's completion, which is a pool thread. Read with the
+  /// raw syscall, as musl's `sched_getscheduler()` is a stub that fails with ENOSYS.
+  #[cfg(target_os = "linux")]
+  fn pool_thread_policy(priority: Priority) -> libc::c_long {
+    let pool = Pool::new(1, 1, priority).unwrap();
+    let (tx, rx) = mpsc::channel();
+    pool.submit(Job {
+      // SAFETY: sched_getscheduler on the calling thread (pid 0) takes no pointer.
+      done: Box::new(move |_| {
+        tx.send(unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) })
+          .unwrap()
+      }),
+      ..job(4, Arc::default(), mpsc::channel().0)
+    });
+    rx.recv().unwrap()
+  }
+
+  #[cfg(target_os = "linux")]
+  #[test]
+  fn pool_threads_run_under_sched_idle_unless_told_otherwise() {
+    assert_eq!(
+      pool_thread_policy(Priority::Idle),
+      libc::SCHED_IDLE as libc::c_long
+    );
+    // SAFETY: as above, on this test thread.
+    let own = unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) };
+    assert_eq!(pool_thread_policy(Priority::Normal), own);
+  }
+
   #[cfg(feature = "fault-injection")]
   #[test]
   fn a_job_that_panics_fails_alone_and_the_pool_keeps_serving() {
