@@ -53,6 +53,12 @@ export declare function configureMaxQueue(maxQueue?: number | undefined | null):
 export declare function configureThreads(threads: number): void
 
 /**
+ * Whether the pool can count the machine's cores by itself. WASI reports one core whatever the
+ * host has, so there the facade passes on Node's count.
+ */
+export declare const COUNTS_CORES: boolean
+
+/**
  * A histogram of durations: `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound
  * before); the last count is for everything above the last bound.
  */

@@ -845,6 +845,7 @@ module.exports.configureCompareFirst = nativeBinding.configureCompareFirst
 module.exports.configureLanes = nativeBinding.configureLanes
 module.exports.configureMaxQueue = nativeBinding.configureMaxQueue
 module.exports.configureThreads = nativeBinding.configureThreads
+module.exports.COUNTS_CORES = nativeBinding.COUNTS_CORES
 module.exports.encodeSalt = nativeBinding.encodeSalt
 module.exports.getRounds = nativeBinding.getRounds
 module.exports.hash = nativeBinding.hash

@@ -47,6 +47,11 @@ async function main() {
   const file = Object.keys(require.cache ?? {}).find((k) => /\.(node|wasm|cjs)$/.test(k) && /bcrypt-offload[.-]/.test(path.basename(k)))
   console.log(`platform-smoke: ${runtime} ${process.platform}-${process.arch}, binding ${loaded} (${file ?? 'file not listed'})`)
   if (expect) check(`binding is ${expect}`, loaded === expect, `got ${loaded}`)
+  if (loaded === 'wasm32-wasi') {
+    // WASI reports one core; the facade passes on the host's count.
+    const want = Math.min(require('node:os').availableParallelism(), require(path.join(dir, 'binding.js')).MAX_THREADS)
+    check('pool threads from the host under WASI', bcrypt.stats().threads === want, `${bcrypt.stats().threads} of ${want}`)
+  }
 
   // Published vectors (OpenBSD's and jBCrypt's), so that a miscompiled kernel on this target shows.
   const vectors = [

@@ -69,6 +69,15 @@ test('a binding of another API version is refused', () => {
   assert.throws(() => createBcrypt(binding), { code: 'ERR_BCRYPT_API_MISMATCH' })
 })
 
+test('a binding that cannot count cores (WASI) is given Node\'s count, unless the environment sets one', () => {
+  const { binding, calls } = fakeBinding({ COUNTS_CORES: false })
+  createBcrypt(binding)
+  assert.deepEqual(calls, [['threads', Math.min(require('node:os').availableParallelism(), binding.MAX_THREADS)]])
+  const native = fakeBinding({ COUNTS_CORES: true })
+  createBcrypt(native.binding)
+  assert.deepEqual(native.calls, [])
+})
+
 test('promise and callback forms deliver what the binding computes', async () => {
   const { binding, pending } = fakeBinding()
   const bcrypt = createBcrypt(binding)

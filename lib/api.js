@@ -8,6 +8,7 @@
 // the facade with a fake one (`__test__/facade.test.js`); `index.js` plugs in the real one.
 
 const { randomBytes } = require('node:crypto')
+const os = require('node:os')
 const { types } = require('node:util')
 
 const promises = require('../promises.js')
@@ -41,6 +42,17 @@ function createBcrypt(binding) {
   if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
   // The limits live in Rust; these are the values it exports.
   const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS, MAX_LANES } = binding
+
+  // Under WASI the pool would see one core (and start one thread) whatever the host has: give it
+  // Node's count instead, unless the environment sets one. A pool another instance of this module
+  // already started keeps its size.
+  if (binding.COUNTS_CORES === false && process.env.BCRYPT_OFFLOAD_THREADS === undefined) {
+    try {
+      binding.configureThreads(Math.min(os.availableParallelism(), MAX_THREADS))
+    } catch (err) {
+      if (fromNative(err).code !== 'ERR_BCRYPT_POOL_STARTED') throw fromNative(err)
+    }
+  }
 
   // A binding call whose errors reach the user worded from the table.
   function sync(call) {

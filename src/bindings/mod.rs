@@ -36,6 +36,10 @@ pub const MAX_PASSWORD_BYTES: u32 = format::MAX_PASSWORD_BYTES as u32;
 /// The most pool threads `configure` accepts.
 #[napi]
 pub const MAX_THREADS: u32 = pool::MAX_THREADS as u32;
+/// Whether the pool can count the machine's cores by itself. WASI reports one core whatever the
+/// host has, so there the facade passes on Node's count.
+#[napi]
+pub const COUNTS_CORES: bool = cfg!(not(target_family = "wasm"));
 /// The most hashes one pool thread interleaves.
 #[napi]
 pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;
