@@ -12,8 +12,10 @@ const { metrics } = require('./metrics')
  * @param {ReturnType<import('./users').openUsers>} o.users
  * @param {ReturnType<import('./backends').load>} o.backend
  * @param {number} o.cost bcrypt cost for new hashes
+ * @param {import('express').Router[]} [o.routes] more routes (the live page's: demo/live.js,
+ *   demo/burst.js), mounted before the error handler so that their errors get the same answers
  */
-function createApp({ users, backend, cost }) {
+function createApp({ users, backend, cost, routes = [] }) {
   const app = express()
   const registry = metrics(backend)
   // Compared against when the user does not exist, so that a wrong name takes as long as a wrong
@@ -75,6 +77,8 @@ function createApp({ users, backend, cost }) {
   app.get('/metrics', async (req, res) => {
     res.type(registry.contentType).send(await registry.metrics())
   })
+
+  for (const router of routes) app.use(router)
 
   // Malformed JSON, missing fields, a full queue, a hung-up client, anything else.
   app.use((err, req, res, next) => {
