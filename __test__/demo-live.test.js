@@ -172,6 +172,17 @@ test('GET /live streams the history, then samples with the pool stats and the /h
   await new Promise((resolve) => server.close(resolve))
 })
 
+test('the page and its charting library are served', async () => {
+  const { app, close } = startPage()
+  const page = (await request(app).get('/').expect(200)).text
+  for (const id of ['account', 'burst', 'chart-health', 'chart-ops', 'chart-pool', 'chart-runs']) assert.match(page, new RegExp(`id="${id}"`), id)
+  assert.match((await request(app).get('/vendor/chart.js/chart.umd.js').expect(200)).text, /Chart/)
+  for (const file of ['page.js', 'account.js', 'bursts.js', 'charts.js', 'live-charts.js']) {
+    await request(app).get(`/${file}`).expect(200).expect('content-type', /javascript/)
+  }
+  close()
+})
+
 test('the op counter counts settled hashes and compares, and what is still running', async () => {
   const ops = opCounter()
   let release

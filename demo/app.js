@@ -27,6 +27,8 @@ function createApp({ users, backend, cost, routes = [] }) {
   app.disable('x-powered-by')
   app.use(express.json({ limit: '16kb' }))
   app.use(express.static(path.join(__dirname, 'public')))
+  // The page's charting library, served from node_modules: the demo needs no network but npm's.
+  app.use('/vendor/chart.js', express.static(path.dirname(require.resolve('chart.js'))))
 
   // Drops the hashing when the client hangs up first (offload backend only; others ignore it).
   const abortOnClose = (req, res) => {
