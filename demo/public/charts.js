@@ -12,10 +12,10 @@ export function series(label, color, dash = []) {
 
 /**
  * @param {HTMLCanvasElement} canvas
- * @param {{ datasets?: object[], xTitle: string, yTitle: string, log?: boolean, xTicks?: object }} o
- *   xTicks: Chart.js tick options for the x axis (a label callback, a step)
+ * @param {{ datasets?: object[], xTitle: string, yTitle: string, log?: boolean, x?: object }} o
+ *   x: more Chart.js options for the x axis (its ticks, say)
  */
-export function lineChart(canvas, { datasets = [], xTitle, yTitle, log = false, xTicks = {} }) {
+export function lineChart(canvas, { datasets = [], xTitle, yTitle, log = false, x = {} }) {
   return new Chart(canvas, {
     type: 'line',
     data: { datasets },
@@ -28,7 +28,7 @@ export function lineChart(canvas, { datasets = [], xTitle, yTitle, log = false, 
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       elements: { point: { radius: 0 }, line: { borderWidth: 2 } },
       scales: {
-        x: { type: 'linear', title: { display: true, text: xTitle }, ticks: xTicks },
+        x: { type: 'linear', title: { display: true, text: xTitle }, ...x },
         y: { type: log ? 'logarithmic' : 'linear', beginAtZero: !log, title: { display: true, text: yTitle } },
       },
       plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },

@@ -8,31 +8,36 @@ const WINDOW_S = 60
 export function liveCharts({ health, ops, pool, poolCaption, now }) {
   let latest = 0
   let paused = false
-  // x is the sample's time in seconds since 1970, labelled as the clock reads: a tick every 15 s of
-  // it, none at the window's edges (they fall on odd seconds).
-  const xTicks = { callback: (x) => new Date(x * 1000).toLocaleTimeString('en-GB'), stepSize: 15, includeBounds: false, maxRotation: 0 }
+  // x is the sample's time in seconds since 1970, labelled as the clock reads, a tick on every
+  // quarter minute of it (Chart.js would count its steps from the window's edge, an odd second).
+  const x = {
+    ticks: { callback: (value) => new Date(value * 1000).toLocaleTimeString('en-GB'), maxRotation: 0 },
+    afterBuildTicks(axis) {
+      axis.ticks = []
+      for (let value = Math.ceil(axis.min / 15) * 15; value <= axis.max; value += 15) axis.ticks.push({ value })
+    },
+  }
   const charts = [
     {
-      chart: lineChart(health, { xTitle: 'time', yTitle: 'ms', xTicks, datasets: [series('/health latency', '#cf222e'), series('event-loop lag', '#57606a', [4, 3])] }),
+      chart: lineChart(health, { xTitle: 'time', yTitle: 'ms', x, datasets: [series('/health latency', '#cf222e'), series('event-loop lag', '#57606a', [4, 3])] }),
       read: [(s) => s.health.worstMs, (s) => s.lagMs],
     },
     {
-      chart: lineChart(ops, { xTitle: 'time', yTitle: 'per second', xTicks, datasets: [series('hashes/s', '#0969da'), series('compares/s', '#8250df', [4, 3])] }),
+      chart: lineChart(ops, { xTitle: 'time', yTitle: 'per second', x, datasets: [series('hashes/s', '#0969da'), series('compares/s', '#8250df', [4, 3])] }),
       read: [(s) => s.hashesPerSec, (s) => s.comparesPerSec],
     },
     {
-      chart: lineChart(pool, { xTitle: 'time', yTitle: 'jobs', xTicks, datasets: [series('queued', '#d9730d'), series('lanes busy', '#1a7f37', [4, 3])] }),
+      chart: lineChart(pool, { xTitle: 'time', yTitle: 'jobs', x, datasets: [series('queued', '#d9730d'), series('lanes busy', '#1a7f37', [4, 3])] }),
       read: [(s) => s.pool.queued, (s) => s.pool.running],
     },
   ]
 
   function add(sample) {
-    const x = sample.t / 1000
-    latest = x
+    latest = sample.t / 1000
     for (const { chart, read } of charts) {
       chart.data.datasets.forEach((dataset, i) => {
-        dataset.data.push({ x, y: read[i](sample) })
-        while (dataset.data[0].x < x - WINDOW_S) dataset.data.shift()
+        dataset.data.push({ x: latest, y: read[i](sample) })
+        while (dataset.data[0].x < latest - WINDOW_S) dataset.data.shift()
       })
     }
     const p = sample.pool
