@@ -13,7 +13,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "system-deps: ${missing[*]} missing; run this script as root (it uses apt-get)" >&2
+  echo "system-deps: ${missing[*]} missing; install it with: sudo bash scripts/system-deps.sh" >&2
   exit 1
 fi
 
