@@ -12,8 +12,10 @@ const { metrics } = require('./metrics')
  * @param {ReturnType<import('./users').openUsers>} o.users
  * @param {ReturnType<import('./backends').load>} o.backend
  * @param {number} o.cost bcrypt cost for new hashes
+ * @param {import('express').Router[]} [o.routes] more routes (the live page's: demo/live.js,
+ *   demo/burst.js), mounted before the error handler so that their errors get the same answers
  */
-function createApp({ users, backend, cost }) {
+function createApp({ users, backend, cost, routes = [] }) {
   const app = express()
   const registry = metrics(backend)
   // Compared against when the user does not exist, so that a wrong name takes as long as a wrong
@@ -25,6 +27,8 @@ function createApp({ users, backend, cost }) {
   app.disable('x-powered-by')
   app.use(express.json({ limit: '16kb' }))
   app.use(express.static(path.join(__dirname, 'public')))
+  // The page's charting library, served from node_modules: the demo needs no network but npm's.
+  app.use('/vendor/chart.js', express.static(path.dirname(require.resolve('chart.js'))))
 
   // Drops the hashing when the client hangs up first (offload backend only; others ignore it).
   const abortOnClose = (req, res) => {
@@ -75,6 +79,8 @@ function createApp({ users, backend, cost }) {
   app.get('/metrics', async (req, res) => {
     res.type(registry.contentType).send(await registry.metrics())
   })
+
+  for (const router of routes) app.use(router)
 
   // Malformed JSON, missing fields, a full queue, a hung-up client, anything else.
   app.use((err, req, res, next) => {

@@ -36,4 +36,13 @@ function load(name) {
   }
 }
 
-module.exports = { load, names: ['offload', 'bcrypt', 'bcryptjs', 'bcryptjs-sync', 'node-rs'] }
+// What each one is, for the demo page's backend choice.
+const titles = {
+  offload: 'bcrypt-offload (this package: its own thread pool)',
+  bcrypt: 'bcrypt (native, on the libuv threadpool)',
+  'bcryptjs-sync': 'bcryptjs, sync calls (on the event loop)',
+  bcryptjs: 'bcryptjs, async calls (sliced, on the event loop)',
+  'node-rs': '@node-rs/bcrypt (native, on the libuv threadpool)',
+}
+
+module.exports = { load, names: Object.keys(titles), titles }

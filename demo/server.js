@@ -1,7 +1,7 @@
 'use strict'
 
 // `npm run demo`: the Express demo on SQLite.
-//   PORT            default 3000
+//   PORT            default 3000; 0 takes any free port
 //   DATA_DIR        where users.sqlite lives; default demo/data
 //   BCRYPT_BACKEND  offload (default), bcrypt, bcryptjs, bcryptjs-sync, node-rs
 //   BCRYPT_COST     default 10
@@ -15,6 +15,9 @@ const path = require('node:path')
 const { load } = require('./backends')
 const { openUsers } = require('./users')
 const { createApp } = require('./app')
+const { opCounter } = require('./ops')
+const { createLive } = require('./live')
+const { createBurst } = require('./burst')
 
 const port = Number(process.env.PORT ?? 3000)
 const dataDir = process.env.DATA_DIR ?? path.join(__dirname, 'data')
@@ -33,19 +36,31 @@ if (workers > 1 && cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork()
   cluster.on('exit', (worker, code) => console.log(`worker ${worker.process.pid} exited (${code})`))
 } else {
-  const backend = load(backendName)
+  const ops = opCounter()
+  const backend = ops.wrap(load(backendName))
+  const bcrypt = require('..')
   if (backendName === 'offload') {
-    const bcrypt = require('..')
     bcrypt.configure({ threads: workers > 1 ? poolThreadsPerWorker() : undefined })
     // The pool's own figures (stats() reads them without starting it): 8 queued hashes per lane.
     const { threads, lanesPerThread } = bcrypt.stats()
     bcrypt.configure({ maxQueue: Number(process.env.MAX_QUEUE ?? 8 * threads * lanesPerThread) })
   }
   const users = openUsers(dataDir)
-  const server = createApp({ users, backend, cost }).listen(port, () => {
-    console.log(`bcrypt demo (${backendName}, cost ${cost}) on http://localhost:${server.address().port}  data: ${dataDir}`)
+  // The page's live figures and load bursts; with WORKERS > 1 each worker has its own.
+  const live = createLive({ pool: bcrypt, ops })
+  const burst = createBurst({ live, ops, cost })
+  const app = createApp({ users, backend, cost, routes: [live.router, burst.router] })
+  const server = app.listen(port, () => {
+    // The port actually bound: PORT=0 picks a free one (the browser test does).
+    const bound = server.address().port
+    live.startProbe(`http://127.0.0.1:${bound}/health`)
+    console.log(`bcrypt demo (${backendName}, cost ${cost}) on http://localhost:${bound}  data: ${dataDir}`)
   })
-  const stop = () => server.close(() => (users.close(), process.exit(0)))
+  const stop = () => {
+    // Ends the event streams first: close() waits for open responses.
+    live.stop()
+    server.close(() => (users.close(), process.exit(0)))
+  }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 }

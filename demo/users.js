@@ -1,14 +1,19 @@
 'use strict'
 
-// Users in SQLite (better-sqlite3), in a file under DATA_DIR, so that they survive a restart.
+// Users in SQLite (better-sqlite3), in a file under DATA_DIR, so that they survive a restart; or,
+// with no folder given, in memory (the load bursts' throwaway accounts).
 
 const fs = require('node:fs')
 const path = require('node:path')
 const Database = require('better-sqlite3')
 
 function openUsers(dataDir) {
-  fs.mkdirSync(dataDir, { recursive: true })
-  const db = new Database(path.join(dataDir, 'users.sqlite'))
+  let file = ':memory:'
+  if (dataDir !== undefined) {
+    fs.mkdirSync(dataDir, { recursive: true })
+    file = path.join(dataDir, 'users.sqlite')
+  }
+  const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.exec(`CREATE TABLE IF NOT EXISTS users (
     username   TEXT PRIMARY KEY,

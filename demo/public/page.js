@@ -1,0 +1,26 @@
+// The demo page: the account form, the load control and the live charts, fed by one event stream
+// (GET /live, server-sent events; the browser reconnects it by itself).
+
+import { account } from './account.js'
+import { bursts } from './bursts.js'
+import { liveCharts } from './live-charts.js'
+
+const $ = (id) => document.getElementById(id)
+
+account($('account'), $('account-result'))
+
+const live = liveCharts({ health: $('chart-health'), ops: $('chart-ops'), pool: $('chart-pool'), poolCaption: $('pool-caption'), now: $('now') })
+const runs = await bursts({ form: $('burst'), status: $('burst-status'), note: $('burst-note'), canvas: $('chart-runs'), table: $('runs') })
+
+const pause = $('pause')
+pause.addEventListener('click', () => {
+  const on = pause.getAttribute('aria-pressed') !== 'true'
+  pause.setAttribute('aria-pressed', String(on))
+  live.pause(on)
+  runs.pause(on)
+})
+
+const stream = new EventSource('/live')
+stream.addEventListener('history', (event) => live.reset(JSON.parse(event.data).samples))
+stream.addEventListener('sample', (event) => live.add(JSON.parse(event.data)))
+stream.addEventListener('burst', (event) => runs.update(JSON.parse(event.data)))
