@@ -77,8 +77,13 @@ async function main() {
   check('24 hashes in flight', got.every((g, i) => g === bcrypt.hashSync(...jobs[i])))
 
   // The event loop while the pool works: a 5 ms timer's worst lag must stay under the time one hash
-  // takes on this thread, the least it would be if hashing ran on the event loop. (Under emulation
-  // and on a loaded machine the lag grows, so the bar is that, not a number of milliseconds.)
+  // takes on this thread, the least it would be if hashing ran on the event loop. (On a loaded
+  // machine the lag grows, so the bar is that, not a number of milliseconds.) Under qemu-user
+  // (PLATFORM_SMOKE_EMULATED=1) every thread waits at the emulator's exclusive sections (code
+  // translation; V8's JIT rewriting code), and a pool thread the OS runs last (SCHED_IDLE) can keep
+  // the event loop waiting there longer than one hash: seen once at 237 ms against an 88 ms hash,
+  // with other work on the host. There the bar is half the burst, which hashing on the event loop
+  // would block for nearly all of.
   const cost = bcrypt.calibrateSync(80)
   let t = process.hrtime.bigint()
   bcrypt.hashSync('probe', cost)
@@ -101,7 +106,8 @@ async function main() {
     // SCHED_IDLE, as under `chrt -i 0`: the event loop then has no edge over the pool's threads.
     console.log(`  skip event loop keeps ticking: this process runs under SCHED_IDLE itself (${detail})`)
   } else {
-    check('event loop keeps ticking', worst < Math.max(oneMs, 20), detail)
+    const emulated = process.env.PLATFORM_SMOKE_EMULATED === '1'
+    check('event loop keeps ticking', worst < (emulated ? allMs / 2 : Math.max(oneMs, 20)), detail)
   }
 
   console.log(`platform-smoke: ${passed} passed, 0 failed (${((Date.now() - started) / 1000).toFixed(1)} s)`)
