@@ -84,7 +84,7 @@ function connect(options = {}) {
   const redis = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
   const { bullmq, IORedis } = loadPeers(error)
 
-  const counters = { submitted: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, local: 0 }
+  const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, local: 0 }
 
   // --- Redis: the producing connection, its health, and the one event reader ---
 
@@ -236,6 +236,7 @@ function connect(options = {}) {
       }
       await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, removeOnComplete: true, removeOnFail: true })
       call.added = true
+      counters.added++
       if (!pending.has(call.id)) removeJob(call.id) // ended (aborted) while being added
     } catch (err) {
       if (!pending.has(call.id)) return

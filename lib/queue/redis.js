@@ -12,6 +12,8 @@
 // - All of them reconnect quickly (BullMQ's own strategy waits at least 1 s, up to 20 s), so that a
 //   restarted Redis serves again within about a second.
 
+const { isIP } = require('node:net')
+
 /** bullmq and ioredis, or the table's error naming what to install. */
 function loadPeers(error) {
   const missing = []
@@ -51,7 +53,8 @@ function optionsFromUrl(url, { tls } = {}, error) {
   const options = { host, port: Number(u.port || 6379), db, retryStrategy }
   if (u.username) options.username = decodeURIComponent(u.username)
   if (u.password) options.password = decodeURIComponent(u.password)
-  if (u.protocol === 'rediss:') options.tls = { servername: host, ...tls }
+  // SNI names a host, never an address (RFC 6066); the certificate is still checked against either.
+  if (u.protocol === 'rediss:') options.tls = { ...(isIP(host) ? {} : { servername: host }), ...tls }
   else if (tls) options.tls = { ...tls }
   return options
 }
