@@ -536,3 +536,34 @@ test('settings: the key, the URL and the limits are checked before anything conn
   )
   assert.equal(optionsFromUrl('redis://[::1]:7000', {}, () => new Error()).host, '::1')
 })
+
+test('npm run demo:cluster: its own Redis, workers and the gateway; register and log in; stops clean', { skip, timeout: 60_000 }, async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bcrypt-offload-cluster-test-'))
+  const cluster = spawn(process.execPath, [path.join(__dirname, '..', 'demo', 'cluster.js')], {
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, QUEUE_WORKERS: '2', BCRYPT_COST: '4' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  cluster.stdout.on('data', (d) => (output += d))
+  const exited = new Promise((resolve) => cluster.once('exit', (code, signal) => resolve({ code, signal })))
+  try {
+    await until(() => /ready: (http:\/\/\S+)/.test(output) || cluster.exitCode !== null)
+    const [, base] = output.match(/ready: (http:\/\/\S+)/)
+    const redisDir = output.match(/data in (\S+)/)[1]
+    assert.ok(fs.existsSync(redisDir))
+    const post = (route, body) => fetch(base + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    assert.equal((await post('/register', { username: 'ada', password: 'correct horse' })).status, 201)
+    assert.equal((await post('/login', { username: 'ada', password: 'correct horse' })).status, 200)
+    assert.equal((await post('/login', { username: 'ada', password: 'wrong horse' })).status, 401)
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /bcrypt_queue_client_calls_total\{outcome="completed"\} [1-9]/)
+    cluster.kill('SIGTERM')
+    assert.deepEqual(await exited, { code: 0, signal: null })
+    assert.equal(output.match(/stopped/g)?.length, 2, output)
+    assert.equal(fs.existsSync(redisDir), false, 'the temp dir is removed')
+  } finally {
+    cluster.kill('SIGKILL')
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+})

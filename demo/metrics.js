@@ -5,11 +5,12 @@
 
 const client = require('prom-client')
 
-const { registerPoolMetrics } = require('../lib/metrics.js')
+const { registerPoolMetrics, registerClientMetrics } = require('../lib/metrics.js')
 
 function metrics(backend) {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
+  if (backend.queueStats) registerClientMetrics(client, registry, backend.queueStats)
   if (!backend.stats) return registry
 
   registerPoolMetrics(client, registry, () => backend.stats())

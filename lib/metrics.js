@@ -71,4 +71,21 @@ function registerWorkerMetrics(client, registry, handle) {
   })
 }
 
-module.exports = { registerPoolMetrics, registerWorkerMetrics }
+/** A queue client's metrics (lib/queue/client.js): its calls by outcome, and those pending. */
+function registerClientMetrics(client, registry, stats) {
+  const OUTCOMES = ['completed', 'timedOut', 'unavailable', 'refused', 'tampered', 'failed', 'aborted', 'local']
+  registerCounter(registry, 'bcrypt_queue_client_calls_total', 'Calls through the queue tier, by outcome.', () => {
+    const s = stats()
+    return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))
+  })
+  new client.Gauge({
+    name: 'bcrypt_queue_client_pending',
+    help: 'Calls sent to the tier and not yet answered.',
+    registers: [registry],
+    collect() {
+      this.set(stats().pending)
+    },
+  })
+}
+
+module.exports = { registerPoolMetrics, registerWorkerMetrics, registerClientMetrics }
