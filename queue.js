@@ -8,5 +8,6 @@
 const { connect } = require('./lib/queue/client.js')
 const { startWorker } = require('./lib/queue/worker.js')
 const { newKey } = require('./lib/queue/envelope.js')
+const { compareLegacy } = require('./lib/queue/rehash.js')
 
-module.exports = { connect, startWorker, newKey }
+module.exports = { connect, startWorker, newKey, compareLegacy }

@@ -567,3 +567,65 @@ test('npm run demo:cluster: its own Redis, workers and the gateway; register and
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 })
+
+test('rehash-db wraps legacy MD5/SHA-1 digests through the tier, and resumes after a crash', { skip, timeout: 90_000 }, async (t) => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const crypto = require('node:crypto')
+  const Database = require('better-sqlite3')
+  const { compareLegacy } = require('../queue.js')
+  const redis = await startRedis()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bcrypt-offload-rehash-'))
+  t.after(async () => {
+    await redis.destroy()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  const file = path.join(dir, 'users.sqlite')
+  const rows = 60
+  const db = new Database(file)
+  db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, password TEXT)')
+  const insert = db.prepare('INSERT INTO users (name, password) VALUES (?, ?)')
+  for (let i = 0; i < rows; i++) insert.run(`u${i}`, crypto.createHash(i % 2 ? 'md5' : 'sha1').update(`password ${i}`).digest('hex'))
+  insert.run('modern', local.hashSync('already bcrypt', local.genSaltSync(FAST)))
+  const wrapped = () => db.prepare("SELECT count(*) AS n FROM users WHERE password GLOB '*:$2b$*'").get().n
+
+  const key = newKey()
+  const worker = startWorker({ redis: redis.url, key, name: 'rehash' })
+  t.after(() => worker.close())
+  await worker.ready()
+  const run = () => {
+    const child = spawn(process.execPath, [CLI, 'rehash-db', '--db', file, '--table', 'users', '--cost', '10', '--batch', '6', '--redis', redis.url, '--name', 'rehash'], {
+      env: { ...process.env, BCRYPT_OFFLOAD_QUEUE_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.output = ''
+    child.stdout.on('data', (d) => (child.output += d))
+    child.stderr.on('data', (d) => (child.output += d))
+    child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+    return child
+  }
+  // A crash after some batches are committed.
+  const first = run()
+  await until(() => wrapped() >= 12 || first.exitCode !== null)
+  first.kill('SIGKILL')
+  await first.exited
+  const committed = wrapped()
+  assert.ok(committed > 0 && committed < rows && committed % 6 === 0, `whole batches only: ${committed}`)
+  const second = run()
+  assert.deepEqual(await second.exited, { code: 0, signal: null }, second.output)
+  assert.match(second.output, new RegExp(`${rows - committed} legacy digests to wrap`))
+  assert.match(second.output, new RegExp(`100% ${rows - committed}/${rows - committed} rows`))
+  assert.match(second.output, new RegExp(`wrapped ${rows - committed} rows in [0-9.]+ s \\([0-9.]+ rows/s\\)`))
+  console.log(`# rehash-db: killed after ${committed} rows, the second run did the other ${rows - committed}: ${second.output.match(/wrapped .*/)[0]}`)
+  const stored = db.prepare('SELECT name, password FROM users ORDER BY id').all()
+  db.close()
+  for (const [i, { name, password }] of stored.entries()) {
+    if (name === 'modern') {
+      assert.deepEqual(await compareLegacy(local, 'already bcrypt', password), { ok: true, upgrade: false })
+      continue
+    }
+    assert.match(password, i % 2 ? /^md5:\$2b\$10\$/ : /^sha1:\$2b\$10\$/)
+    assert.deepEqual(await compareLegacy(local, `password ${i}`, password), { ok: true, upgrade: true })
+  }
+  assert.deepEqual(await compareLegacy(local, 'wrong', stored[0].password), { ok: false, upgrade: true })
+})
