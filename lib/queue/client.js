@@ -198,7 +198,8 @@ function connect(options = {}) {
     call.answered = true
     if (String(reason).startsWith('ERR_BCRYPT_QUEUE_TAMPERED')) {
       counters.tampered++
-      return finish(call, error('QueueTampered', 'the request (a worker could not open it)'))
+      const why = String(reason).includes('sealed under key') ? 'a worker holds another key' : 'a worker could not open it'
+      return finish(call, error('QueueTampered', `the request (${why})`))
     }
     counters.failed++
     finish(call, error('QueueFailed', reasonOf(reason)))
