@@ -340,6 +340,17 @@ test('the queue tier', { skip, timeout: 180_000 }, async (t) => {
     }
   })
 
+  await t.test('close() returns while Redis is down, for clients and workers alike', { timeout: 30_000 }, async () => {
+    const server = await startRedis()
+    t.after(() => server.destroy())
+    const { client, workers } = await tier(server)
+    const never = connect({ redis: 'redis://127.0.0.1:1', key: newKey(), name: queueName() })
+    assert.equal((await never.hash('pw', FAST).catch((e) => e)).code, 'ERR_BCRYPT_QUEUE_UNAVAILABLE')
+    assert.equal(local.compareSync('up', await client.hash('up', FAST)), true)
+    await server.kill()
+    await Promise.all([client.close(), never.close(), workers[0].close({ graceMs: 100 })])
+  })
+
   await t.test('Redis hung (SIGSTOP): calls reject within their deadline, never hang, and recover', { timeout: 60_000 }, async () => {
     const server = await startRedis()
     t.after(() => server.destroy())

@@ -17,6 +17,7 @@
 // commands at once while Redis is down and within `commandTimeout` while it hangs.
 
 const { randomUUID } = require('node:crypto')
+const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const { createBcrypt } = require('../api.js')
@@ -81,8 +82,11 @@ function connect(options = {}) {
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
-  const redis = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
   const { bullmq, IORedis } = loadPeers(error)
+  let closed = false
+  // Every connection of this client (BullMQ duplicates some) stops reconnecting once it is closed.
+  const redis = { ...url, retryStrategy: (times) => (closed ? null : url.retryStrategy(times)) }
 
   const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, local: 0 }
 
@@ -95,7 +99,6 @@ function connect(options = {}) {
   let down // why it does not, once a connection has failed; undefined while the first one is made
   let hung = false // a command timed out: fail fast until a PING answers
   const waiters = [] // calls waiting for the first connection
-  let closed = false
   let markReady
   const readiness = new Promise((resolve) => (markReady = resolve))
 
@@ -281,8 +284,12 @@ function connect(options = {}) {
     closing ??= (async () => {
       await Promise.allSettled([...pending.values()].map((call) => call.promise))
       wake(error('QueueClosed'))
-      await Promise.allSettled([events?.close(), queue.close()])
-      await producer.quit().catch(() => producer.disconnect())
+      // Gracefully while Redis answers; a dead or hung one must not hold a shutdown up, so after
+      // `commandTimeout` the connections are dropped.
+      const graceful = Promise.allSettled([events?.close(), queue.close()]).then(() => producer.quit())
+      await Promise.race([graceful.catch(() => {}), sleep(commandTimeout, undefined, { ref: false })])
+      events?.disconnect().catch(() => {})
+      producer.disconnect()
     })()
     return closing
   }

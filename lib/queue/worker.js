@@ -15,6 +15,8 @@
 // - `close()` (SIGTERM in the CLI) lets the jobs in hand finish; those it cannot finish in time go
 //   back to the queue when their locks lapse.
 
+const { setTimeout: sleep } = require('node:timers/promises')
+
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
 const { createErrors } = require('../errors.js')
@@ -49,8 +51,11 @@ function startWorker(options = {}) {
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
-  const redis = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
   const { bullmq } = loadPeers(error)
+  let closing
+  // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
+  const redis = { ...url, retryStrategy: (times) => (closing ? null : url.retryStrategy(times)) }
   if (options.threads !== undefined) bcrypt.configure({ threads: options.threads })
   const { threads, lanesPerThread } = bcrypt.stats()
   const concurrency = options.concurrency ?? threads * lanesPerThread
@@ -134,18 +139,22 @@ function startWorker(options = {}) {
     options.onError?.(err)
   })
 
-  let closing
   /**
    * Stops taking jobs and waits for those in hand to finish; after `graceMs` (default 10 s) it stops
    * waiting, and their locks lapse so that other workers take them.
    */
   function close({ graceMs = 10_000 } = {}) {
     closing ??= (async () => {
-      let timer
-      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs, 'timeout')))
-      const outcome = await Promise.race([worker.close().then(() => 'closed'), grace])
-      clearTimeout(timer)
-      if (outcome === 'timeout') await worker.close(true).catch(() => {})
+      const within = (promise, ms) => Promise.race([promise.then(() => true, () => true), sleep(ms, false, { ref: false })])
+      if (await within(worker.close(), graceMs)) return
+      // Jobs still in hand, or Redis gone: drop the connections. Jobs in hand go back to the
+      // queue when their locks lapse.
+      if (!(await within(worker.close(true), 1000))) {
+        await within(worker.disconnect(), 1000)
+        // With Redis gone BullMQ's close never gets as far as stopping its lock renewals, whose
+        // timer would keep the process alive (bullmq 6.7; harmless where the field is absent).
+        await within(Promise.resolve(worker.lockManager?.close?.()), 1000)
+      }
     })()
     return closing
   }
