@@ -171,7 +171,7 @@ function connect(options = {}) {
     if (pending.get(call.id) !== call) return
     pending.delete(call.id)
     clearTimeout(call.timer)
-    call.localCancel?.()
+    if (err) call.localCancel?.() // a local fallback still computing: drop it
     if (err && call.added && !call.answered) removeJob(call.id)
     if (err) call.reject(err)
     else call.resolve(value)
