@@ -90,6 +90,11 @@ function createApp({ users, backend, cost, routes = [] }) {
     if (err.code === 'ERR_BCRYPT_QUEUE_FULL') {
       return res.status(503).set('Retry-After', '1').json({ error: 'busy: too many logins at once, retry shortly' })
     }
+    // The queue backend: Redis unreachable, or no worker answered in time.
+    if (err.code === 'ERR_BCRYPT_QUEUE_UNAVAILABLE' || err.code === 'ERR_BCRYPT_QUEUE_TIMEOUT') {
+      console.error(err.message)
+      return res.status(503).set('Retry-After', '5').json({ error: 'the hashing tier is unavailable, retry shortly' })
+    }
     if (err.name === 'AbortError') return res.status(499).end()
     console.error(err)
     res.status(500).json({ error: 'internal error' })

@@ -14,6 +14,18 @@ function load(name) {
         stats: () => b.stats(),
       }
     }
+    // The hashing tier (bcrypt-offload/queue): workers elsewhere, reached through Redis
+    // (BCRYPT_OFFLOAD_REDIS, BCRYPT_OFFLOAD_QUEUE_KEY). `npm run demo:cluster` sets it all up.
+    case 'queue': {
+      const b = require('../queue.js').connect({ maxWaiting: Number(process.env.MAX_WAITING ?? 1000) })
+      return {
+        hash: (password, cost, signal) => b.hash(password, cost, { signal }),
+        compare: (password, hash, signal) => b.compare(password, hash, { signal }),
+        needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
+        queueStats: () => b.stats(),
+        close: () => b.close(),
+      }
+    }
     case 'bcrypt': {
       const b = require('bcrypt')
       return { hash: (p, cost) => b.hash(p, cost), compare: (p, h) => b.compare(p, h) }
@@ -32,7 +44,7 @@ function load(name) {
       return { hash: (p, cost) => b.hash(p, { cost }), compare: (p, h) => b.verify(p, h) }
     }
     default:
-      throw new RangeError(`BCRYPT_BACKEND must be offload, bcrypt, bcryptjs, bcryptjs-sync or node-rs; got ${name}`)
+      throw new RangeError(`BCRYPT_BACKEND must be offload, queue, bcrypt, bcryptjs, bcryptjs-sync or node-rs; got ${name}`)
   }
 }
 

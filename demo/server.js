@@ -3,7 +3,7 @@
 // `npm run demo`: the Express demo on SQLite.
 //   PORT            default 3000; 0 takes any free port
 //   DATA_DIR        where users.sqlite lives; default demo/data
-//   BCRYPT_BACKEND  offload (default), bcrypt, bcryptjs, bcryptjs-sync, node-rs
+//   BCRYPT_BACKEND  offload (default), queue (see demo/cluster.js), bcrypt, bcryptjs, bcryptjs-sync, node-rs
 //   BCRYPT_COST     default 10
 //   MAX_QUEUE       offload's queue bound; default 8 hashes per lane (over that, 503 + Retry-After)
 //   WORKERS         Node processes (node:cluster); the pool's threads are split among them
@@ -59,7 +59,7 @@ if (workers > 1 && cluster.isPrimary) {
   const stop = () => {
     // Ends the event streams first: close() waits for open responses.
     live.stop()
-    server.close(() => (users.close(), process.exit(0)))
+    server.close(async () => (users.close(), await backend.close?.(), process.exit(0)))
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

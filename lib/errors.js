@@ -8,6 +8,10 @@
 // A new error is one row in this table and one `error(...)` call where it happens (plus, for a
 // native one, its kind in src/bindings/error.rs).
 
+// The queue tier's optional peer dependencies, at the versions it is tested with (package.json's
+// devDependencies pin the same).
+const QUEUE_PEERS = 'bullmq@6.7.0 ioredis@5.11.1'
+
 /** The table, its `error` and `fromNative`, and the ranges the facade checks, for a binding's limits. */
 function createErrors({ MAX_THREADS, MAX_LANES }) {
   const lanes = `a whole number from 1 to ${MAX_LANES}`
@@ -76,7 +80,33 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
       'ERR_BCRYPT_API_MISMATCH',
       (found, expected) => `bcrypt-offload: the native binding speaks API ${found}, this facade ${expected}; reinstall the package`,
     ],
-
+    // The queue tier's (bcrypt-offload/queue, lib/queue/). None of them carries a password, a salt,
+    // a hash or the key: only settings, sizes and Redis's own error text.
+    QueueDependencies: [
+      Error,
+      'ERR_BCRYPT_QUEUE_DEPENDENCIES',
+      (missing) => `bcrypt-offload/queue needs ${missing}: npm install ${QUEUE_PEERS}`,
+    ],
+    QueueKey: [
+      RangeError,
+      'ERR_BCRYPT_QUEUE_KEY',
+      (got) => `the queue key must be 32 bytes (a Buffer, or base64 in BCRYPT_OFFLOAD_QUEUE_KEY); got ${got}`,
+    ],
+    QueueUrl: [TypeError, 'ERR_INVALID_ARG_VALUE', (got) => `redis must be a redis:// or rediss:// URL; got ${got}`],
+    QueueUnavailable: [Error, 'ERR_BCRYPT_QUEUE_UNAVAILABLE', (reason) => `bcrypt-offload/queue: Redis is unavailable (${reason})`],
+    QueueTimeout: [Error, 'ERR_BCRYPT_QUEUE_TIMEOUT', (ms) => `bcrypt-offload/queue: no answer within ${ms} ms (the timeout)`],
+    QueueWaitingFull: [
+      Error,
+      'ERR_BCRYPT_QUEUE_FULL',
+      (maxWaiting) => `bcrypt-offload/queue: ${maxWaiting} jobs are already waiting for a worker (maxWaiting)`,
+    ],
+    QueueTampered: [
+      Error,
+      'ERR_BCRYPT_QUEUE_TAMPERED',
+      (what) => `bcrypt-offload/queue: ${what} did not authenticate (rewritten in Redis, or sealed with another key)`,
+    ],
+    QueueFailed: [Error, 'ERR_BCRYPT_QUEUE_FAILED', (reason) => `bcrypt-offload/queue: a worker failed the job: ${reason}`],
+    QueueClosed: [Error, 'ERR_BCRYPT_QUEUE_CLOSED', () => 'bcrypt-offload/queue: the client is closed'],
   }
 
   /** The error `name` of the table, worded from `facts`. */
@@ -110,4 +140,4 @@ class AbortError extends Error {
   }
 }
 
-module.exports = { createErrors, AbortError }
+module.exports = { createErrors, AbortError, QUEUE_PEERS }

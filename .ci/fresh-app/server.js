@@ -31,6 +31,9 @@ async function main() {
   assert.equal(typeof esm.compare, 'function')
   assert.equal(typeof require('bcrypt-offload/promises').use, 'function')
   assert.ok(require('bcrypt-offload/package.json').types)
+  // The queue tier's peers (bullmq, ioredis) are optional: not installed here, and named when needed.
+  const queue = require('bcrypt-offload/queue')
+  assert.throws(() => queue.connect({ redis: 'redis://127.0.0.1:6379', key: queue.newKey() }), { code: 'ERR_BCRYPT_QUEUE_DEPENDENCIES' })
 
   const server = app.listen(0)
   await new Promise((resolve) => server.once('listening', resolve))

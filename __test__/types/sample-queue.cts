@@ -1,0 +1,20 @@
+// Compiled by __test__/types.test.js against queue.d.ts: the queue client's call forms.
+import queue = require('bcrypt-offload/queue')
+
+async function sample(): Promise<void> {
+  const client = queue.connect({ redis: 'redis://127.0.0.1:6379', key: queue.newKey(), timeout: 5000, maxWaiting: 100, fallback: 'local' })
+  await client.ready()
+  const h: string = await client.hash('pw', 10)
+  const h2: string = await client.hash(Buffer.from('pw'), client.genSaltSync(10), { signal: AbortSignal.timeout(1000), rejectLongPasswords: true })
+  const ok: boolean = await client.compare('pw', h, { signal: new AbortController().signal })
+  client.hash('pw', 10, (err: Error | undefined, result: string) => void [err, result])
+  client.compare('pw', h2, {}, (err: Error | undefined, result: boolean) => void [err, result, ok])
+  const pending: number = client.stats().pending
+  void pending
+  await client.close()
+  const worker = queue.startWorker({ redis: 'rediss://cache:6380', tls: { ca: 'PEM' }, threads: 2 })
+  const computed: number = worker.stats().hash + worker.stats().pool.completed
+  void computed
+  await worker.close({ graceMs: 1000 })
+}
+void sample

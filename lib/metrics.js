@@ -1,0 +1,102 @@
+'use strict'
+
+// Prometheus metrics for the pool (and a queue worker), read from stats() at scrape time. The
+// prom-client module is passed in, never required here: it is an optional peer of the package,
+// needed only by whoever exports metrics (the demo, `bcrypt-offload worker --metrics-port`).
+
+/** Registers the pool's gauges, counters and histograms on `registry`; `stats` reads them. */
+function registerPoolMetrics(client, registry, stats) {
+  const gauge = (name, help, read) =>
+    new client.Gauge({ name, help, registers: [registry], collect() { this.set(read(stats())) } })
+  gauge('bcrypt_pool_threads', 'Pool threads.', (s) => s.threads)
+  gauge('bcrypt_pool_lanes_per_thread', 'Hashes each pool thread interleaves at most.', (s) => s.lanesPerThread)
+  gauge('bcrypt_pool_queued', 'Jobs waiting for a lane.', (s) => s.queued)
+  gauge('bcrypt_pool_running', 'Jobs in a lane.', (s) => s.running)
+  gauge('bcrypt_pool_max_queue', 'The queue bound (-1: none).', (s) => (Number.isFinite(s.maxQueue) ? s.maxQueue : -1))
+  // What the pool measured for each lane count at start, as a multiple of one lane (none until it has).
+  new client.Gauge({
+    name: 'bcrypt_pool_lane_speedup',
+    help: 'Throughput of each lane count measured at start, as a multiple of one lane.',
+    labelNames: ['lanes'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      stats().laneSpeedup?.forEach((speedup, i) => this.set({ lanes: String(i + 1) }, speedup))
+    },
+  })
+  // Counters owned by the pool: exported as they are, not incremented here.
+  for (const [name, key, help] of [
+    ['bcrypt_pool_completed_total', 'completed', 'Jobs computed.'],
+    ['bcrypt_pool_rejected_total', 'rejected', 'Calls refused because the queue was full.'],
+    ['bcrypt_pool_cancelled_total', 'cancelled', 'Jobs dropped because their signal aborted.'],
+  ]) {
+    registerCounter(registry, name, help, () => [{ value: stats()[key], labels: {} }])
+  }
+  for (const [name, key, help] of [
+    ['bcrypt_pool_queue_wait_seconds', 'queueWait', 'Time from the call to a lane.'],
+    ['bcrypt_pool_compute_seconds', 'compute', 'Time in a lane.'],
+  ]) {
+    registry.registerMetric({
+      name,
+      get: async () => {
+        const h = stats()[key]
+        let cumulative = 0
+        const values = h.counts.map((count, i) => {
+          cumulative += count
+          const le = i < h.bucketsMs.length ? h.bucketsMs[i] / 1000 : '+Inf'
+          return { metricName: `${name}_bucket`, labels: { le }, value: cumulative }
+        })
+        values.push({ metricName: `${name}_sum`, labels: {}, value: h.sumMs / 1000 })
+        values.push({ metricName: `${name}_count`, labels: {}, value: h.count })
+        return { name, help, type: 'histogram', values, aggregator: 'sum' }
+      },
+      reset() {},
+    })
+  }
+}
+
+// A counter whose values someone else keeps (the pool's atomics, a worker's counts).
+function registerCounter(registry, name, help, values) {
+  registry.registerMetric({
+    name,
+    get: async () => ({ name, help, type: 'counter', values: values(), aggregator: 'sum' }),
+    reset() {},
+  })
+}
+
+/** A queue worker's metrics (lib/queue/worker.js): its jobs by outcome, and its pool's. */
+function registerWorkerMetrics(client, registry, handle) {
+  registerPoolMetrics(client, registry, () => handle.stats().pool)
+  const OUTCOMES = ['hash', 'compare', 'expired', 'rejected', 'failed', 'cancelled']
+  registerCounter(registry, 'bcrypt_queue_worker_jobs_total', 'Jobs this worker finished, by outcome.', () => {
+    const s = handle.stats()
+    return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))
+  })
+  new client.Gauge({
+    name: 'bcrypt_queue_worker_concurrency',
+    help: 'Jobs this worker takes at once (the pool lanes).',
+    registers: [registry],
+    collect() {
+      this.set(handle.stats().concurrency)
+    },
+  })
+}
+
+/** A queue client's metrics (lib/queue/client.js): its calls by outcome, and those pending. */
+function registerClientMetrics(client, registry, stats) {
+  const OUTCOMES = ['completed', 'timedOut', 'unavailable', 'refused', 'tampered', 'failed', 'aborted', 'local']
+  registerCounter(registry, 'bcrypt_queue_client_calls_total', 'Calls through the queue tier, by outcome.', () => {
+    const s = stats()
+    return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))
+  })
+  new client.Gauge({
+    name: 'bcrypt_queue_client_pending',
+    help: 'Calls sent to the tier and not yet answered.',
+    registers: [registry],
+    collect() {
+      this.set(stats().pending)
+    },
+  })
+}
+
+module.exports = { registerPoolMetrics, registerWorkerMetrics, registerClientMetrics }

@@ -1,0 +1,323 @@
+'use strict'
+
+// The caller's side of the queue tier: `connect({ redis, key })` gives `hash` and `compare` computed
+// by remote workers (lib/queue/worker.js) through BullMQ.
+//
+// The client is the package's own facade (lib/api.js) over a binding whose `hash` and `compare`
+// send jobs instead of computing: every call form, argument check, message, callback convention and
+// AbortSignal behaviour is the local package's by construction, and only what the queue adds (the
+// deadline, Redis being down, tampering, the bound on waiting jobs) has errors of its own.
+//
+// Each call: its request is sealed at once (lib/queue/envelope.js; the password is read when you
+// call and never kept), then added as a job with a random UUID as its id. One QueueEvents per client
+// reads the queue's event stream and settles calls from a map of pending ids, each exactly once:
+// with the result that opens under the key for that job id, or with an error. A call that has no
+// answer by its deadline rejects with ERR_BCRYPT_QUEUE_TIMEOUT and its job is removed; so is an
+// aborted call's. Nothing waits on Redis past the deadline: the producing connection fails
+// commands at once while Redis is down and within `commandTimeout` while it hangs.
+
+const { randomUUID } = require('node:crypto')
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const binding = require('../../binding.js')
+const { createBcrypt } = require('../api.js')
+const { createErrors, AbortError } = require('../errors.js')
+const envelope = require('./envelope.js')
+const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require('./redis.js')
+
+const DEFAULTS = {
+  name: 'bcrypt-offload',
+  prefix: 'bull',
+  timeout: 10_000,
+  commandTimeout: 1000,
+  maxWaiting: Infinity,
+  fallback: false,
+}
+
+// Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
+const reasonOf = (err) => String(err?.message ?? err).slice(0, 200)
+
+// A native failure kind from a worker's binding, as that binding would have thrown it: the facade's
+// `fromNative` words it from the table.
+function nativeFailure({ kind, facts }) {
+  const err = new Error(kind)
+  Object.assign(err, facts, { code: kind })
+  return err
+}
+
+// What the facade's `new binding.Cancellation()` makes here: the abort of one remote call.
+class RemoteCancellation {
+  #hooks = []
+  cancelled = false
+  cancel() {
+    if (this.cancelled) return
+    this.cancelled = true
+    for (const hook of this.#hooks.splice(0)) hook()
+  }
+  onCancel(hook) {
+    if (this.cancelled) hook()
+    else this.#hooks.push(hook)
+  }
+}
+
+/**
+ * Connects to the hashing tier. Returns at once; calls made before Redis answers wait for it (up to
+ * their deadline), and `ready()` resolves once it has.
+ */
+function connect(options = {}) {
+  const { error } = createErrors(binding)
+  if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+  const settings = { ...DEFAULTS }
+  for (const [name, value] of Object.entries(options)) if (value !== undefined) settings[name] = value
+  const { name, prefix, timeout, commandTimeout, maxWaiting, fallback } = settings
+  if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('OutOfRange', 'name', 'a non-empty string without ":"')
+  if (!(Number.isFinite(timeout) && timeout > 0)) throw error('OutOfRange', 'timeout', 'a positive number of milliseconds')
+  if (!(Number.isFinite(commandTimeout) && commandTimeout > 0)) {
+    throw error('OutOfRange', 'commandTimeout', 'a positive number of milliseconds')
+  }
+  if (!(maxWaiting === Infinity || (Number.isInteger(maxWaiting) && maxWaiting >= 0))) {
+    throw error('OutOfRange', 'maxWaiting', 'a whole number from 0, or Infinity')
+  }
+  if (fallback !== false && fallback !== 'local') throw error('OutOfRange', 'fallback', 'false or "local"')
+  const key = envelope.keyFrom(options.key)
+  if (typeof key === 'string') throw error('QueueKey', key)
+  const keyId = envelope.keyId(key)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
+  const { bullmq, IORedis } = loadPeers(error)
+  let closed = false
+  // Every connection of this client (BullMQ duplicates some) stops reconnecting once it is closed.
+  const redis = { ...url, retryStrategy: (times) => (closed ? null : url.retryStrategy(times)) }
+
+  const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, local: 0 }
+
+  // --- Redis: the producing connection, its health, and the one event reader ---
+
+  const producer = new IORedis(producerOptions(redis, commandTimeout))
+  const queue = new bullmq.Queue(name, { connection: producer, prefix })
+  let events // QueueEvents, started on the first connection
+  let up = false // the producer answers and the event reader has its starting point
+  let down // why it does not, once a connection has failed; undefined while the first one is made
+  let hung = false // a command timed out: fail fast until a PING answers
+  const waiters = [] // calls waiting for the first connection
+  let markReady
+  const readiness = new Promise((resolve) => (markReady = resolve))
+
+  const wake = (err) => {
+    for (const [resolve, reject] of waiters.splice(0)) err ? reject(err) : resolve()
+  }
+  producer.on('error', (err) => {
+    down = reasonOf(err)
+  })
+  producer.on('close', () => {
+    up = false
+    down ??= 'connection closed'
+    wake(error('QueueUnavailable', down))
+  })
+  producer.on('ready', async () => {
+    try {
+      if (!events) await startEvents()
+      up = true
+      down = undefined
+      hung = false
+      markReady()
+      wake()
+    } catch (err) {
+      down = reasonOf(err)
+      wake(error('QueueUnavailable', down))
+    }
+  })
+  queue.on('error', () => {}) // the producer's own listener records it
+
+  // The event reader starts from the stream's last entry as it is now, read before any job of ours
+  // is added: a reader started from "$" would miss what arrives before its first XREAD.
+  async function startEvents() {
+    const [last] = await producer.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1)
+    events = new bullmq.QueueEvents(name, { connection: blockingOptions(redis), prefix, lastEventId: last?.[0] ?? '0-0' })
+    events.on('error', () => {})
+    events.on('completed', ({ jobId, returnvalue }) => onResult(jobId, returnvalue))
+    events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason))
+  }
+
+  // After a command timed out, Redis may hang (SIGSTOP, a long script): until a PING answers, calls
+  // fail at once rather than each waiting `commandTimeout`.
+  async function probe() {
+    if (hung) return
+    hung = true
+    while (hung && !closed) {
+      try {
+        await producer.ping()
+        hung = false
+      } catch {
+        if (producer.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  }
+
+  // Resolves when a job can be added; rejects with ERR_BCRYPT_QUEUE_UNAVAILABLE when it cannot.
+  function usable() {
+    if (up && !hung && producer.status === 'ready') return undefined
+    if (hung) return Promise.reject(error('QueueUnavailable', `no answer within ${commandTimeout} ms (commandTimeout)`))
+    if (down !== undefined) return Promise.reject(error('QueueUnavailable', down))
+    return new Promise((resolve, reject) => waiters.push([resolve, reject]))
+  }
+
+  // --- Calls ---
+
+  const pending = new Map() // job id → call
+
+  // Settles `call` once: with `err`, or with `value`. The first outcome wins; the job of a call that
+  // ends without its result (timeout, abort) is removed.
+  function finish(call, err, value) {
+    if (pending.get(call.id) !== call) return
+    pending.delete(call.id)
+    clearTimeout(call.timer)
+    if (err) call.localCancel?.() // a local fallback still computing: drop it
+    if (err && call.added && !call.answered) removeJob(call.id)
+    if (err) call.reject(err)
+    else call.resolve(value)
+  }
+
+  function removeJob(id) {
+    if (up && !hung) queue.remove(id).catch(() => {}) // a job a worker holds finishes and removes itself
+  }
+
+  function onResult(id, sealed) {
+    const call = pending.get(id)
+    if (!call) return // another client's job, or one that has ended
+    call.answered = true
+    const result = envelope.openResult(key, name, id, sealed)
+    const expected = call.op === 'hash' ? 'string' : 'boolean'
+    if (result?.error?.kind) return finish(call, nativeFailure(result.error))
+    if (result?.expired) return finish(call, (counters.timedOut++, error('QueueTimeout', timeout)))
+    if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered', 'a result')))
+    counters.completed++
+    finish(call, undefined, result.value)
+  }
+
+  // A failure comes from the event stream, unauthenticated: it can only ever make a call reject.
+  function onFailed(id, reason) {
+    const call = pending.get(id)
+    if (!call) return
+    call.answered = true
+    if (String(reason).startsWith('ERR_BCRYPT_QUEUE_TAMPERED')) {
+      counters.tampered++
+      const why = String(reason).includes('sealed under key') ? 'a worker holds another key' : 'a worker could not open it'
+      return finish(call, error('QueueTampered', `the request (${why})`))
+    }
+    counters.failed++
+    finish(call, error('QueueFailed', reasonOf(reason)))
+  }
+
+  // The binding's `hash` and `compare`, sent to the queue. `data` is read (sealed) before this
+  // returns; with the local fallback a copy is kept until the job is added.
+  function submit(op, data, setting, cancellation) {
+    if (closed) return Promise.reject(error('QueueClosed'))
+    const id = randomUUID()
+    const sealed = envelope.sealRequest(key, name, id, { op, setting, data, deadline: Date.now() + timeout })
+    const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(data), setting } : undefined
+    const call = { id, op, added: false, answered: false }
+    call.promise = new Promise((resolve, reject) => {
+      Object.assign(call, { resolve, reject })
+      pending.set(id, call)
+      counters.submitted++
+      call.timer = setTimeout(() => finish(call, (counters.timedOut++, error('QueueTimeout', timeout))), timeout)
+      // The facade has already rejected the caller's promise with an AbortError; this one settles
+      // too, for the bookkeeping, and nobody is listening to it.
+      cancellation?.onCancel(() => finish(call, (counters.aborted++, new AbortError())))
+    })
+    enqueue(call, sealed, local)
+    return call.promise
+  }
+
+  async function enqueue(call, sealed, local) {
+    try {
+      await usable()
+      if (!pending.has(call.id)) return
+      if (maxWaiting !== Infinity) {
+        const waiting = await producer.llen(queue.keys.wait)
+        if (waiting >= maxWaiting) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
+        if (!pending.has(call.id)) return
+      }
+      await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, removeOnComplete: true, removeOnFail: true })
+      call.added = true
+      counters.added++
+      if (!pending.has(call.id)) removeJob(call.id) // ended (aborted) while being added
+    } catch (err) {
+      if (!pending.has(call.id)) return
+      if (/timed out/i.test(err?.message)) probe()
+      if (local) return runLocally(call, local)
+      counters.unavailable++
+      finish(call, err?.code === 'ERR_BCRYPT_QUEUE_UNAVAILABLE' ? err : error('QueueUnavailable', reasonOf(err)))
+    } finally {
+      if (local && typeof local.data !== 'string') local.data.fill(0)
+    }
+  }
+
+  // The caller opted into the local pool for when Redis is unreachable. Still under its deadline.
+  function runLocally(call, local) {
+    counters.local++
+    const cancellation = new binding.Cancellation()
+    call.localCancel = () => cancellation.cancel()
+    const run = call.op === 'hash' ? binding.hash : binding.compare
+    run(local.data, local.setting, cancellation).then(
+      (value) => finish(call, undefined, value),
+      (err) => finish(call, err),
+    )
+  }
+
+  const remote = Object.create(binding)
+  remote.Cancellation = RemoteCancellation
+  remote.hash = (data, salt, cancellation) => submit('hash', data, salt, cancellation)
+  // As the local binding: a string that is not a well-formed hash is `false`, with nothing queued.
+  remote.compare = (data, hash, cancellation) =>
+    binding.hashInfo(hash) ? submit('compare', data, hash, cancellation) : Promise.resolve(false)
+  const facade = createBcrypt(remote)
+  if (options.rejectLongPasswords !== undefined) facade.configure({ rejectLongPasswords: options.rejectLongPasswords })
+
+  let closing
+  /**
+   * Stops taking calls (they reject with ERR_BCRYPT_QUEUE_CLOSED), lets those in flight settle (each
+   * by its deadline at the latest), then closes the connections.
+   */
+  function close() {
+    closed = true
+    closing ??= (async () => {
+      await Promise.allSettled([...pending.values()].map((call) => call.promise))
+      wake(error('QueueClosed'))
+      // Gracefully while Redis answers; a dead or hung one must not hold a shutdown up, so after
+      // `commandTimeout` the connections are dropped.
+      const graceful = Promise.allSettled([events?.close(), queue.close()]).then(() => producer.quit())
+      await Promise.race([graceful.catch(() => {}), sleep(commandTimeout, undefined, { ref: false })])
+      events?.disconnect().catch(() => {})
+      producer.disconnect()
+    })()
+    return closing
+  }
+
+  /** Resolves once Redis has answered and the event reader is set (there is no timeout here). */
+  const ready = () => readiness
+
+  const stats = () => ({ pending: pending.size, connected: up && !hung, ...counters })
+
+  const { genSalt, genSaltSync, getRounds, getSalt, truncates, needsRehash } = facade
+  const client = {
+    hash: facade.hash,
+    compare: facade.compare,
+    genSalt,
+    genSaltSync,
+    getRounds,
+    getSalt,
+    truncates,
+    needsRehash,
+    AbortError,
+    ready,
+    close,
+    stats,
+    /** The BullMQ queue (for monitoring: counts, metrics); jobs go through `hash` and `compare`. */
+    queue,
+  }
+  client.default = client
+  return client
+}
+
+module.exports = { connect, DEFAULTS }

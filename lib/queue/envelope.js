@@ -1,0 +1,152 @@
+'use strict'
+
+// What crosses Redis, sealed. Anyone who can read Redis (its keys, its AOF and RDB files, its
+// slowlog, a replica, a backup) must not see a password, and anyone who can write to it must not be
+// able to change an answer: turn a wrong password's `compare` into `true`, or hand one caller the
+// hash made for another. So every request and every result is sealed with AES-256-GCM under a key
+// that only the callers and the workers hold:
+//
+// - The key for a job is derived from the shared key with HKDF-SHA-256, salted with the job's id (a
+//   random UUID the caller picks). Each job has a key of its own, so GCM's limit on random IVs per
+//   key (2^32 messages) never comes near, however long the shared key lives.
+// - The associated data names the format, the queue, the job id and the direction ('request' or
+//   'result'). A result opens only for the job it was made for, so a result copied from another job
+//   fails; a request cannot be passed off as a result, nor a job moved to another queue.
+// - A sealed message is one base64 string: version (1 byte), IV (12), ciphertext, tag (16).
+//
+// What stays in the clear: the job's name (`hash` or `compare`), its id, its timestamps, and the
+// key's id (a keyed digest of it, so that a worker given another key says so rather than
+// "tampered").
+
+const { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } = require('node:crypto')
+
+const FORMAT = 1
+const KEY_BYTES = 32
+const IV_BYTES = 12
+const TAG_BYTES = 16
+
+const REQUEST = 'request'
+const RESULT = 'result'
+
+/** A public name of the key: the first 8 bytes of HMAC-SHA-256(key, a fixed label), in hex. */
+function keyId(key) {
+  return createHmac('sha256', key).update('bcrypt-offload queue key id').digest('hex').slice(0, 16)
+}
+
+function jobKey(key, queue, jobId) {
+  return Buffer.from(hkdfSync('sha256', key, jobId, `bcrypt-offload/queue v${FORMAT} ${queue}`, KEY_BYTES))
+}
+
+const associatedData = (queue, jobId, direction) => Buffer.from(JSON.stringify([`bcrypt-offload/queue v${FORMAT}`, queue, jobId, direction]))
+
+/** `plaintext` (a Buffer, zeroed here once sealed) sealed for one job and direction. */
+function seal(key, queue, jobId, direction, plaintext) {
+  const k = jobKey(key, queue, jobId)
+  const iv = randomBytes(IV_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', k, iv)
+  cipher.setAAD(associatedData(queue, jobId, direction))
+  const sealed = Buffer.concat([Buffer.of(FORMAT), iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  k.fill(0)
+  plaintext.fill(0)
+  return sealed.toString('base64')
+}
+
+/** The plaintext Buffer, or `undefined` if `sealed` is not a message sealed for this job and direction. */
+function open(key, queue, jobId, direction, sealed) {
+  if (typeof sealed !== 'string') return undefined
+  const bytes = Buffer.from(sealed, 'base64')
+  if (bytes.length < 1 + IV_BYTES + TAG_BYTES || bytes[0] !== FORMAT) return undefined
+  const k = jobKey(key, queue, jobId)
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', k, bytes.subarray(1, 1 + IV_BYTES))
+    decipher.setAAD(associatedData(queue, jobId, direction))
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES))
+    return Buffer.concat([decipher.update(bytes.subarray(1 + IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()])
+  } catch {
+    return undefined
+  } finally {
+    k.fill(0)
+  }
+}
+
+// The two messages. A request carries the operation, the password as bytes (a string as its UTF-8),
+// the salt (hash) or the stored hash (compare), and the caller's deadline (ms since the epoch), after
+// which a worker drops the job. The job's name says the operation too, but names are not sealed: a
+// worker goes by the sealed one. Layout: deadline (8 bytes, float64 BE), operation (1), setting
+// length (4), setting (UTF-8), password bytes.
+
+const OPS = ['hash', 'compare']
+const HEADER = 13
+
+function sealRequest(key, queue, jobId, { op, setting, data, deadline }) {
+  const settingBytes = Buffer.from(setting, 'utf8')
+  const password = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  const plaintext = Buffer.alloc(HEADER + settingBytes.length + password.length)
+  plaintext.writeDoubleBE(deadline, 0)
+  plaintext.writeUInt8(OPS.indexOf(op), 8)
+  plaintext.writeUInt32BE(settingBytes.length, 9)
+  settingBytes.copy(plaintext, HEADER)
+  plaintext.set(password, HEADER + settingBytes.length)
+  if (password !== data) password.fill(0)
+  return seal(key, queue, jobId, REQUEST, plaintext)
+}
+
+/** `{ op, setting, data, deadline }` (data a Buffer the caller zeroes after use), or `undefined`. */
+function openRequest(key, queue, jobId, sealed) {
+  const plaintext = open(key, queue, jobId, REQUEST, sealed)
+  if (!plaintext || plaintext.length < HEADER) return undefined
+  const op = OPS[plaintext[8]]
+  const settingLength = plaintext.readUInt32BE(9)
+  if (op === undefined || plaintext.length < HEADER + settingLength) return undefined
+  return {
+    op,
+    deadline: plaintext.readDoubleBE(0),
+    setting: plaintext.toString('utf8', HEADER, HEADER + settingLength),
+    data: plaintext.subarray(HEADER + settingLength),
+  }
+}
+
+// A result is JSON: `{ value }` (the hash, or compare's boolean), `{ error: { kind, facts } }` (a
+// native failure kind of the worker's binding, which the caller's facade words from its table), or
+// `{ expired: true }` (the deadline passed before a worker got to it).
+
+function sealResult(key, queue, jobId, result) {
+  return seal(key, queue, jobId, RESULT, Buffer.from(JSON.stringify(result)))
+}
+
+function openResult(key, queue, jobId, sealed) {
+  const plaintext = open(key, queue, jobId, RESULT, sealed)
+  if (!plaintext) return undefined
+  try {
+    const result = JSON.parse(plaintext.toString('utf8'))
+    return result !== null && typeof result === 'object' ? result : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The shared key from an option (a 32-byte Buffer/Uint8Array or a base64 string) or, absent that,
+ * the environment's BCRYPT_OFFLOAD_QUEUE_KEY (base64). Returns a Buffer of its own, or a string
+ * saying what was wrong (for the error table; never the key itself).
+ */
+function keyFrom(option, env = process.env) {
+  const given = option ?? env.BCRYPT_OFFLOAD_QUEUE_KEY
+  if (given === undefined || given === '') return 'none (set the key option or BCRYPT_OFFLOAD_QUEUE_KEY)'
+  let bytes
+  if (typeof given === 'string') {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(given.trim())) return 'a string that is not base64'
+    bytes = Buffer.from(given.trim(), 'base64')
+  } else if (given instanceof Uint8Array) {
+    bytes = Buffer.from(given)
+  } else {
+    return `a ${typeof given}`
+  }
+  if (bytes.length !== KEY_BYTES) return `${bytes.length} bytes`
+  return bytes
+}
+
+/** A fresh key, base64, for BCRYPT_OFFLOAD_QUEUE_KEY. */
+const newKey = () => randomBytes(KEY_BYTES).toString('base64')
+
+module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, KEY_BYTES }

@@ -1,0 +1,74 @@
+'use strict'
+
+// Redis connections for the queue tier, and the two optional peer dependencies (bullmq, ioredis)
+// loaded only here, so that `require('bcrypt-offload')` never needs them.
+//
+// Three kinds of connection, set up differently on purpose:
+// - The caller's producing connection (adds jobs, removes them): it must fail fast. With no offline
+//   queue and no retries a command on a dead connection fails at once, and `commandTimeout` fails
+//   one a hung server (SIGSTOP) never answers, so a call never waits on Redis past its deadline.
+// - Blocking connections (QueueEvents' XREAD, a Worker's BZPOPMIN): they wait by design, so they
+//   get neither setting; a command timeout would kill every blocking read.
+// - All of them reconnect quickly (BullMQ's own strategy waits at least 1 s, up to 20 s), so that a
+//   restarted Redis serves again within about a second.
+
+const { isIP } = require('node:net')
+
+/** bullmq and ioredis, or the table's error naming what to install. */
+function loadPeers(error) {
+  const missing = []
+  const load = (name) => {
+    try {
+      return require(name)
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND') throw err
+      missing.push(name)
+    }
+  }
+  const bullmq = load('bullmq')
+  const ioredis = load('ioredis')
+  if (missing.length) throw error('QueueDependencies', missing.join(' and '))
+  return { bullmq, IORedis: ioredis.default ?? ioredis }
+}
+
+const RECONNECT_MS = [50, 100, 200, 500]
+const retryStrategy = (times) => RECONNECT_MS[Math.min(times, RECONNECT_MS.length) - 1]
+
+/**
+ * ioredis options from a `redis://` or `rediss://` URL: host, port, database, user and password
+ * (AUTH), and TLS for `rediss:` (ioredis's `tls`, merged with `tls` given here: a CA, client
+ * certificates). Throws the table's error for anything else; the message never repeats a password.
+ */
+function optionsFromUrl(url, { tls } = {}, error) {
+  let u
+  try {
+    u = new URL(url)
+  } catch {
+    throw error('QueueUrl', typeof url === 'string' ? 'a string that is not a URL' : typeof url)
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw error('QueueUrl', `the scheme ${JSON.stringify(u.protocol)}`)
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0
+  if (!Number.isInteger(db) || db < 0) throw error('QueueUrl', 'a path that is not a database number')
+  const options = { host, port: Number(u.port || 6379), db, retryStrategy }
+  if (u.username) options.username = decodeURIComponent(u.username)
+  if (u.password) options.password = decodeURIComponent(u.password)
+  // SNI names a host, never an address (RFC 6066); the certificate is still checked against either.
+  if (u.protocol === 'rediss:') options.tls = { ...(isIP(host) ? {} : { servername: host }), ...tls }
+  else if (tls) options.tls = { ...tls }
+  return options
+}
+
+/** The producing connection's options: fail at once when down, within `commandTimeout` when hung. */
+const producerOptions = (base, commandTimeout) => ({
+  ...base,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  commandTimeout,
+  connectTimeout: Math.max(commandTimeout, 1000),
+})
+
+/** A blocking connection's options (BullMQ requires maxRetriesPerRequest null there). */
+const blockingOptions = (base) => ({ ...base, maxRetriesPerRequest: null })
+
+module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions, retryStrategy }

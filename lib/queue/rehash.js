@@ -1,0 +1,156 @@
+'use strict'
+
+// `bcrypt-offload rehash-db`: moves a SQLite table of legacy, unsalted MD5 or SHA-1 hex digests onto
+// bcrypt without waiting for every user to log in. The passwords are not known, so the digest itself
+// is hashed: the row then holds `md5:` or `sha1:` followed by bcrypt(digest hex), and a login checks
+// bcrypt.compare(md5hex(password), …) (`compareLegacy` below), after which the app should store a
+// plain bcrypt(password) (the one moment it has the password).
+//
+// Resumable: rows are taken in batches in primary-key order, each batch hashed (through the tier,
+// or with --local on this machine's pool) and written in one transaction, and a row is only
+// written if it still holds the digest that was read. A row already wrapped is no longer a digest,
+// so a run started again after a crash picks up where the last committed batch ended.
+
+const crypto = require('node:crypto')
+
+const MARKERS = { 32: 'md5', 40: 'sha1' }
+const HEX = /^[0-9a-f]+$/i
+
+/** `'md5'` or `'sha1'` for an unsalted hex digest of that length; `undefined` otherwise. */
+const legacyKind = (value) => (typeof value === 'string' && HEX.test(value) ? MARKERS[value.length] : undefined)
+
+/** The stored form of a legacy digest once wrapped: `md5:` or `sha1:` and bcrypt(hex). */
+const wrap = (kind, bcryptHash) => `${kind}:${bcryptHash}`
+
+/**
+ * Checks `password` against a stored value of any kind this command leaves: a plain bcrypt hash, a
+ * wrapped digest (`md5:$2b$…`), or a digest not yet wrapped (compared in constant time).
+ * `bcrypt` is the package, or a queue client. Resolves `{ ok, upgrade }`: `upgrade` is true when
+ * the row should now get a plain bcrypt(password).
+ */
+async function compareLegacy(bcrypt, password, stored) {
+  const wrapped = /^(md5|sha1):(\$2.*)$/.exec(stored)
+  if (wrapped) {
+    const digest = crypto.createHash(wrapped[1]).update(password).digest('hex')
+    return { ok: await bcrypt.compare(digest, wrapped[2]), upgrade: true }
+  }
+  const kind = legacyKind(stored)
+  if (kind) {
+    const digest = crypto.createHash(kind).update(password).digest()
+    const ok = crypto.timingSafeEqual(digest, Buffer.from(stored, 'hex'))
+    return { ok, upgrade: true }
+  }
+  return { ok: await bcrypt.compare(password, stored), upgrade: false }
+}
+
+const quote = (identifier) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new RangeError(`not a plain SQL identifier: ${JSON.stringify(identifier)}`)
+  return `"${identifier}"`
+}
+
+// A legacy digest: 32 or 40 hex characters (SQLite's GLOB has no repetition, so the length and a
+// "no character outside hex" test).
+const legacyWhere = (col) => `length(${col}) IN (32, 40) AND ${col} NOT GLOB '*[^0-9A-Fa-f]*'`
+
+/** How many rows of `table` still hold a legacy digest. */
+const countLegacy = (db, table, hashColumn) => db.prepare(`SELECT count(*) AS n FROM ${quote(table)} WHERE ${legacyWhere(quote(hashColumn))}`).get().n
+
+/**
+ * Wraps every legacy digest of `table`.`hashColumn`. `bcrypt`: anything with `hash(data, rounds)`
+ * (the package, or a queue client). `onProgress({ done, total, skipped, elapsedMs })` after each
+ * batch. Resolves the totals.
+ */
+async function rehashTable({ db, table, idColumn = 'id', hashColumn = 'password', cost = 10, batch = 64, bcrypt, onProgress = () => {} }) {
+  const [t, id, col] = [quote(table), quote(idColumn), quote(hashColumn)]
+  const isLegacy = legacyWhere(col)
+  const total = countLegacy(db, table, hashColumn)
+  const next = db.prepare(`SELECT ${id} AS id, ${col} AS digest FROM ${t} WHERE (@after IS NULL OR ${id} > @after) AND ${isLegacy} ORDER BY ${id} LIMIT @limit`)
+  const update = db.prepare(`UPDATE ${t} SET ${col} = ? WHERE ${id} = ? AND ${col} = ?`)
+  const commit = db.transaction((rows) => rows.reduce((n, r) => n + update.run(r.stored, r.id, r.digest).changes, 0))
+  const started = performance.now()
+  let done = 0
+  let skipped = 0 // changed by someone else (a login) between our read and our write
+  let after = null
+  for (;;) {
+    const rows = next.all({ after, limit: batch })
+    if (rows.length === 0) break
+    after = rows[rows.length - 1].id
+    const hashed = await Promise.all(rows.map((r) => bcrypt.hash(r.digest.toLowerCase(), cost)))
+    const written = commit(rows.map((r, i) => ({ ...r, stored: wrap(legacyKind(r.digest), hashed[i]) })))
+    done += written
+    skipped += rows.length - written
+    onProgress({ done, total, skipped, elapsedMs: performance.now() - started })
+  }
+  return { done, total, skipped, elapsedMs: performance.now() - started }
+}
+
+// A progress bar on stderr: redrawn in place on a terminal, a line every 5 s otherwise.
+function progressBar(stream = process.stderr) {
+  let lastLine = 0
+  const format = ({ done, total, skipped, elapsedMs }) => {
+    const width = 30
+    const fraction = total ? Math.min(1, (done + skipped) / total) : 1
+    const filled = Math.round(fraction * width)
+    const rate = done / (elapsedMs / 1000 || 1)
+    const left = rate > 0 ? Math.max(0, total - done - skipped) / rate : 0
+    const eta = left >= 60 ? `${Math.floor(left / 60)}m${String(Math.round(left % 60)).padStart(2, '0')}s` : `${left.toFixed(0)}s`
+    return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done}/${total} rows, ${rate.toFixed(1)} rows/s, ETA ${eta}${skipped ? `, ${skipped} changed meanwhile` : ''}`
+  }
+  return {
+    update(p) {
+      if (stream.isTTY) return stream.write(`\r${format(p)}`)
+      if (performance.now() - lastLine >= 5000 || p.done + p.skipped >= p.total) {
+        lastLine = performance.now()
+        stream.write(`${format(p)}\n`)
+      }
+    },
+    end: () => stream.isTTY && stream.write('\n'),
+  }
+}
+
+async function cli(args, { parse, int, fail }) {
+  const o = parse(args, {
+    db: { type: 'string' },
+    table: { type: 'string' },
+    'id-column': { type: 'string', default: 'id' },
+    'hash-column': { type: 'string', default: 'password' },
+    cost: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '64' },
+    redis: { type: 'string' },
+    name: { type: 'string' },
+    local: { type: 'boolean', default: false },
+  })
+  if (!o.db || !o.table) fail('rehash-db needs --db and --table')
+  let Database
+  try {
+    Database = require('better-sqlite3')
+  } catch {
+    fail('rehash-db needs better-sqlite3: npm install better-sqlite3')
+  }
+  const db = new Database(o.db, { fileMustExist: true })
+  db.pragma('journal_mode = WAL')
+  const bcrypt = o.local ? require('../../index.js') : require('./client.js').connect({ redis: o.redis, name: o.name, timeout: 60_000 })
+  const bar = progressBar()
+  try {
+    const pending = countLegacy(db, o.table, o['hash-column'])
+    console.log(`rehash-db: ${o.db} ${o.table}.${o['hash-column']}: ${pending} legacy digests to wrap in bcrypt (cost ${o.cost}), ${o.local ? 'on this machine' : 'through the queue tier'}`)
+    const result = await rehashTable({
+      db,
+      table: o.table,
+      idColumn: o['id-column'],
+      hashColumn: o['hash-column'],
+      cost: int(o.cost, '--cost'),
+      batch: Math.max(1, int(o.batch, '--batch')),
+      bcrypt,
+      onProgress: bar.update,
+    })
+    bar.end()
+    const rate = result.done / (result.elapsedMs / 1000 || 1)
+    console.log(`rehash-db: wrapped ${result.done} rows in ${(result.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(1)} rows/s)${result.skipped ? `; ${result.skipped} rows changed meanwhile and were left alone` : ''}`)
+  } finally {
+    db.close()
+    if (!o.local) await bcrypt.close()
+  }
+}
+
+module.exports = { rehashTable, countLegacy, compareLegacy, legacyKind, progressBar, cli }

@@ -1,0 +1,193 @@
+'use strict'
+
+// The worker's side of the queue tier: BullMQ workers that compute the jobs `connect()` sends, on
+// this package's pool (`npx bcrypt-offload worker`, or `startWorker()`).
+//
+// - Concurrency is the pool's lanes, threads × lanesPerThread: BullMQ hands over that many jobs at
+//   once, so that every lane is busy and none waits in the pool's own queue.
+// - Locks are short (lockDuration 2 s, checked for stalls every 1 s): a worker killed mid-job has
+//   its jobs back on the queue, for another worker, within about 3 s. The pool computes off the
+//   event loop (and under SCHED_IDLE), so lock renewals on the event loop are not starved even at
+//   100% CPU, and short locks do not cause false stalls.
+// - A request that does not open under the key is failed, never computed; one whose deadline has
+//   passed is answered "expired" without computing it; a deadline that passes mid-hash frees the
+//   lane at the pool's next step.
+// - `close()` (SIGTERM in the CLI) lets the jobs in hand finish; those it cannot finish in time go
+//   back to the queue when their locks lapse.
+
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const binding = require('../../binding.js')
+const bcrypt = require('../../index.js')
+const { createErrors } = require('../errors.js')
+const envelope = require('./envelope.js')
+const { loadPeers, optionsFromUrl, blockingOptions } = require('./redis.js')
+const { DEFAULTS } = require('./client.js')
+
+const LOCK_MS = 2000
+const STALLED_CHECK_MS = 1000
+// A job is moved back to the queue this many times when its worker dies, then failed (so a job that
+// kills every worker it meets does not go round for ever).
+const MAX_STALLED = 3
+
+// The facts of a native failure worth sending back: its own plain properties.
+function factsOf(err) {
+  const facts = {}
+  for (const [name, value] of Object.entries(err)) {
+    if (name !== 'code' && ['string', 'number', 'boolean'].includes(typeof value)) facts[name] = value
+  }
+  return facts
+}
+
+/**
+ * Starts a worker over this process's pool. Options: `redis` (URL), `key`, `name` and `prefix` (as
+ * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`.
+ */
+function startWorker(options = {}) {
+  const { error } = createErrors(binding)
+  if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+  const name = options.name ?? DEFAULTS.name
+  const prefix = options.prefix ?? DEFAULTS.prefix
+  const key = envelope.keyFrom(options.key)
+  if (typeof key === 'string') throw error('QueueKey', key)
+  const keyId = envelope.keyId(key)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
+  const { bullmq } = loadPeers(error)
+  let closing
+  // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
+  const redis = { ...url, retryStrategy: (times) => (closing ? null : url.retryStrategy(times)) }
+  if (options.threads !== undefined) bcrypt.configure({ threads: options.threads })
+  // Every lane busy: threads × lanes per thread. The pool measures its lanes once it starts (tens of
+  // milliseconds); until then this is its provisional count, and the worker follows the measured
+  // one as soon as there is one (see below).
+  const everyLane = () => bcrypt.stats().threads * bcrypt.stats().lanesPerThread
+  let concurrency = options.concurrency ?? everyLane()
+
+  const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0 }
+  const durations = [] // ms per computed job, since the last metrics read (bounded)
+
+  async function processJob(job, token, signal) {
+    if (job.data?.k !== keyId) {
+      counters.rejected++
+      throw new Error(`ERR_BCRYPT_QUEUE_TAMPERED: the job was sealed under key ${String(job.data?.k).slice(0, 16)}, this worker holds ${keyId}`)
+    }
+    const request = envelope.openRequest(key, name, job.id, job.data.s)
+    if (!request) {
+      counters.rejected++
+      throw new Error('ERR_BCRYPT_QUEUE_TAMPERED: the request did not authenticate')
+    }
+    const seal = (result) => envelope.sealResult(key, name, job.id, result)
+    const left = request.deadline - Date.now()
+    if (!(left > 0)) {
+      request.data.fill(0)
+      counters.expired++
+      return seal({ expired: true })
+    }
+    const cancellation = new binding.Cancellation()
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      cancellation.cancel()
+    }, left)
+    const onAbort = () => cancellation.cancel()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const started = performance.now()
+    let pending
+    try {
+      pending = (request.op === 'hash' ? binding.hash : binding.compare)(request.data, request.setting, cancellation)
+    } catch (err) {
+      pending = Promise.reject(err)
+    } finally {
+      request.data.fill(0) // the binding copied it before returning
+    }
+    try {
+      const value = await pending
+      counters[request.op]++
+      if (durations.length < 10_000) durations.push(performance.now() - started)
+      return seal({ value })
+    } catch (err) {
+      if (expired) {
+        counters.expired++
+        return seal({ expired: true })
+      }
+      if (signal?.aborted) {
+        counters.cancelled++
+        throw new Error('cancelled by the worker')
+      }
+      // A native failure kind (a malformed salt, a full queue, a panic): the caller's facade words it.
+      if (err && typeof err.code === 'string' && err.message === err.code) {
+        counters.failed++
+        return seal({ error: { kind: err.code, facts: factsOf(err) } })
+      }
+      throw err
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  const worker = new bullmq.Worker(name, processJob, {
+    connection: blockingOptions(redis),
+    prefix,
+    concurrency,
+    lockDuration: options.lockDuration ?? LOCK_MS,
+    stalledInterval: options.stalledInterval ?? STALLED_CHECK_MS,
+    maxStalledCount: MAX_STALLED,
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 0 },
+  })
+  if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
+    // A cost-4 hash starts the pool, and with it the lane measurement.
+    bcrypt.hash('', 4).then(async () => {
+      while (bcrypt.stats().lanesSource === 'provisional' && !closing) await sleep(10, undefined, { ref: false })
+      if (!closing) worker.concurrency = concurrency = everyLane()
+    })
+  }
+  let lastError
+  worker.on('error', (err) => {
+    lastError = err.message
+    options.onError?.(err)
+  })
+
+  /**
+   * Stops taking jobs and waits for those in hand to finish; after `graceMs` (default 10 s) it stops
+   * waiting, and their locks lapse so that other workers take them.
+   */
+  function close({ graceMs = 10_000 } = {}) {
+    closing ??= (async () => {
+      const within = (promise, ms) => Promise.race([promise.then(() => true, () => true), sleep(ms, false, { ref: false })])
+      if (await within(worker.close(), graceMs)) return
+      // Jobs still in hand, or Redis gone: drop the connections. Jobs in hand go back to the
+      // queue when their locks lapse.
+      if (!(await within(worker.close(true), 1000))) {
+        await within(worker.disconnect(), 1000)
+        // With Redis gone BullMQ's close never gets as far as stopping its lock renewals, whose
+        // timer would keep the process alive (bullmq 6.7; harmless where the field is absent).
+        await within(Promise.resolve(worker.lockManager?.close?.()), 1000)
+      }
+    })()
+    return closing
+  }
+
+  /** This worker's counters, and the pool's own `stats()`. */
+  const stats = () => ({
+    name,
+    concurrency,
+    running: worker.isRunning(),
+    lastError,
+    ...counters,
+    pool: bcrypt.stats(),
+  })
+
+  return {
+    worker,
+    stats,
+    close,
+    /** Resolves once the worker's connection is up. */
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    /** Durations (ms) of the jobs computed since the last call; for the metrics. */
+    takeDurations: () => durations.splice(0),
+  }
+}
+
+module.exports = { startWorker }

@@ -1,0 +1,137 @@
+// Types of `bcrypt-offload/queue` (queue.js): the hashing tier on BullMQ and Redis. `hash` and
+// `compare` keep the package's call forms (index.d.ts); what the queue adds is typed here.
+// __test__/types/sample-queue.cts compiles a sample against it.
+
+import type { AbortError, AsyncHashOptions, AsyncOptions, Callback, Data } from './index'
+import type {
+  genSalt as GenSalt,
+  genSaltSync as GenSaltSync,
+  getRounds as GetRounds,
+  getSalt as GetSalt,
+  needsRehash as NeedsRehash,
+  truncates as Truncates,
+} from './index'
+
+export interface TlsOptions {
+  /** Certificate authorities to trust (PEM), as node:tls takes them. */
+  ca?: string | Buffer | Array<string | Buffer>
+  cert?: string | Buffer
+  key?: string | Buffer
+  servername?: string
+  rejectUnauthorized?: boolean
+}
+
+export interface QueueSettings {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). Default: env `BCRYPT_OFFLOAD_REDIS`. */
+  redis?: string
+  /** The shared key: 32 bytes, or their base64. Default: env `BCRYPT_OFFLOAD_QUEUE_KEY` (base64). */
+  key?: Uint8Array | string
+  /** The BullMQ queue's name; default `'bcrypt-offload'`. */
+  name?: string
+  /** The BullMQ key prefix; default `'bull'`. */
+  prefix?: string
+  /** TLS options merged into the connection's (a private CA, client certificates). */
+  tls?: TlsOptions
+}
+
+export interface ConnectOptions extends QueueSettings {
+  /** How long a call may take, queueing included (ms); then it rejects with `ERR_BCRYPT_QUEUE_TIMEOUT` and its job is dropped. Default 10,000. */
+  timeout?: number
+  /** How long one Redis command may take before Redis counts as hung (ms); default 1,000. */
+  commandTimeout?: number
+  /** Past this many jobs waiting for a worker, calls reject at once with `ERR_BCRYPT_QUEUE_FULL`. Default `Infinity`. */
+  maxWaiting?: number
+  /** `'local'`: when Redis is unavailable, compute on this process's own pool instead of rejecting. Default `false`. */
+  fallback?: false | 'local'
+  /** The default of `rejectLongPasswords` for this client's `hash`. */
+  rejectLongPasswords?: boolean
+}
+
+export interface ClientStats {
+  /** Calls not yet settled. */
+  pending: number
+  /** Redis answers and the client is not in its fail-fast state after a timeout. */
+  connected: boolean
+  submitted: number
+  /** Jobs Redis acknowledged. */
+  added: number
+  completed: number
+  timedOut: number
+  unavailable: number
+  /** Refused by `maxWaiting`. */
+  refused: number
+  tampered: number
+  failed: number
+  aborted: number
+  /** Run on the local pool (`fallback: 'local'`). */
+  local: number
+}
+
+export interface QueueClient {
+  /** bcrypt of `data`, computed by a worker. */
+  hash(data: Data, saltOrRounds: string | number, options?: AsyncHashOptions): Promise<string>
+  hash(data: Data, saltOrRounds: string | number, callback: Callback<string>): void
+  hash(data: Data, saltOrRounds: string | number, options: AsyncHashOptions, callback: Callback<string>): void
+  /** Whether `data` matches `encrypted`, computed by a worker. */
+  compare(data: Data, encrypted: string, options?: AsyncOptions): Promise<boolean>
+  compare(data: Data, encrypted: string, callback: Callback<boolean>): void
+  compare(data: Data, encrypted: string, options: AsyncOptions, callback: Callback<boolean>): void
+  genSalt: typeof GenSalt
+  genSaltSync: typeof GenSaltSync
+  getRounds: typeof GetRounds
+  getSalt: typeof GetSalt
+  truncates: typeof Truncates
+  needsRehash: typeof NeedsRehash
+  AbortError: typeof AbortError
+  /** Resolves once Redis has answered (no timeout of its own). */
+  ready(): Promise<void>
+  /** Refuses new calls, lets those in flight settle, closes the connections. */
+  close(): Promise<void>
+  stats(): ClientStats
+  /** The BullMQ `Queue` (for monitoring). */
+  queue: unknown
+}
+
+export interface WorkerOptions extends QueueSettings {
+  /** The pool's threads (as `configure({ threads })`); default: the package's default. */
+  threads?: number
+  /** Jobs taken at once; default threads × lanesPerThread, every lane. */
+  concurrency?: number
+  /** Called with each connection error (Redis down). */
+  onError?: (err: Error) => void
+}
+
+export interface WorkerStats {
+  name: string
+  concurrency: number
+  running: boolean
+  lastError: string | undefined
+  /** Jobs computed, by operation. */
+  hash: number
+  compare: number
+  /** Dropped: their deadline had passed. */
+  expired: number
+  /** Refused: the request did not open under this worker's key. */
+  rejected: number
+  /** Answered with an error (a malformed salt, say). */
+  failed: number
+  cancelled: number
+  pool: import('./index').PoolStats
+}
+
+export interface QueueWorker {
+  /** The BullMQ `Worker`. */
+  worker: unknown
+  stats(): WorkerStats
+  /** Stops taking jobs and lets those in hand finish (up to `graceMs`, default 10,000). */
+  close(options?: { graceMs?: number }): Promise<void>
+  ready(): Promise<void>
+  takeDurations(): number[]
+}
+
+/** A client whose `hash` and `compare` run on the tier's workers. Returns at once. */
+export declare function connect(options?: ConnectOptions): QueueClient
+/** A worker over this process's pool. */
+export declare function startWorker(options?: WorkerOptions): QueueWorker
+/** A new key, base64, for `BCRYPT_OFFLOAD_QUEUE_KEY`. */
+export declare function newKey(): string
