@@ -115,3 +115,43 @@ test('every backend of the k6 comparison runs the same app', async () => {
   }
   assert.throws(() => backends.load('nope'), RangeError)
 })
+
+// The architecture comparison's peers (bench/peers/): piscina here for real; the Rust microservice
+// is built and checked by bench/http/architectures.js, so here a stand-in speaking its protocol
+// checks the demo's client for it, failures included.
+test('the piscina and microservice backends run the same app', async () => {
+  const http = require('node:http')
+  const bcryptjs = require('bcryptjs')
+  const calls = []
+  const service = http.createServer(async (req, res) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    const { password, cost, hash } = JSON.parse(body)
+    calls.push(req.url)
+    // As axum answers a body that does not deserialize.
+    if (typeof password !== 'string') return res.writeHead(422).end('missing field `password`')
+    const out = req.url === '/hash' ? { hash: bcryptjs.hashSync(password, cost) } : { ok: bcryptjs.compareSync(password, hash) }
+    res.setHeader('content-type', 'application/json').end(JSON.stringify(out))
+  })
+  await new Promise((resolve) => service.listen(0, '127.0.0.1', resolve))
+  process.env.BCRYPT_MICROSERVICE_URL = `http://127.0.0.1:${service.address().port}`
+  try {
+    for (const backend of ['piscina', 'microservice']) {
+      const loaded = backends.load(backend)
+      const users = openUsers(tmp())
+      const app = createApp({ users, backend: loaded, cost: 4 })
+      await json(app, '/register', { username: 'u', password: 'pw' }).expect(201)
+      await json(app, '/login', { username: 'u', password: 'pw' }).expect(200)
+      await json(app, '/login', { username: 'u', password: 'px' }).expect(401)
+      assert.equal(bcrypt.compareSync('pw', users.hashOf('u')), true)
+      await assert.rejects(loaded.hash(undefined, 4))
+      await loaded.close?.()
+      users.close()
+    }
+    assert.deepEqual(calls, ['/hash', '/hash', '/compare', '/compare', '/hash'])
+  } finally {
+    delete process.env.BCRYPT_MICROSERVICE_URL
+    service.close()
+  }
+  assert.throws(() => backends.load('microservice'), /BCRYPT_MICROSERVICE_URL/)
+})

@@ -3,6 +3,8 @@
 // The bcrypt implementations the demo can run on (BCRYPT_BACKEND), behind one interface, so that
 // the k6 comparison runs the very same app on each.
 
+const path = require('node:path')
+
 function load(name) {
   switch (name) {
     case 'offload': {
@@ -43,8 +45,35 @@ function load(name) {
       const b = require('@node-rs/bcrypt')
       return { hash: (p, cost) => b.hash(p, { cost }), compare: (p, h) => b.verify(p, h) }
     }
+    // The two architectures this package grew from, as peers for `npm run bench:architectures`
+    // (bench/peers/): bcryptjs on a piscina worker pool, and a Rust HTTP microservice (axum, rayon,
+    // the bcrypt crate) at BCRYPT_MICROSERVICE_URL, called over local HTTP.
+    case 'piscina': {
+      const { Piscina } = require('piscina')
+      const pool = new Piscina({ filename: path.join(__dirname, '..', 'bench', 'peers', 'piscina-worker.js') })
+      return {
+        hash: (password, cost) => pool.run({ password, cost }, { name: 'hash' }),
+        compare: (password, hash) => pool.run({ password, hash }, { name: 'compare' }),
+        close: () => pool.destroy(),
+      }
+    }
+    case 'microservice': {
+      const base = process.env.BCRYPT_MICROSERVICE_URL
+      if (!base) throw new RangeError('BCRYPT_BACKEND=microservice needs BCRYPT_MICROSERVICE_URL')
+      const post = async (route, body) => {
+        const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        if (!res.ok) throw new Error(`microservice ${route}: ${res.status} ${await res.text()}`)
+        return res.json()
+      }
+      return {
+        hash: async (password, cost) => (await post('/hash', { password, cost })).hash,
+        compare: async (password, hash) => (await post('/compare', { password, hash })).ok,
+      }
+    }
     default:
-      throw new RangeError(`BCRYPT_BACKEND must be offload, queue, bcrypt, bcryptjs, bcryptjs-sync or node-rs; got ${name}`)
+      throw new RangeError(
+        `BCRYPT_BACKEND must be offload, queue, bcrypt, bcryptjs, bcryptjs-sync, node-rs, piscina or microservice; got ${name}`,
+      )
   }
 }
 

