@@ -43,6 +43,8 @@ export interface ConnectOptions extends QueueSettings {
   maxWaiting?: number
   /** `'local'`: when Redis is unavailable, compute on this process's own pool instead of rejecting. Default `false`. */
   fallback?: false | 'local'
+  /** Workers take this client's compares before its queued hashes (BullMQ priorities), as the local pool does. `false`: arrival order. Default `true`. */
+  compareFirst?: boolean
   /** The default of `rejectLongPasswords` for this client's `hash`. */
   rejectLongPasswords?: boolean
 }

@@ -54,6 +54,12 @@ async function tier(redis, { workers = 1, key = newKey(), ...clientOptions } = {
   }
 }
 
+// How many jobs wait for a worker: compares in BullMQ's wait list, hashes in its prioritized set
+// (compareFirst, the default), and the ids of those waiting.
+const waitingCount = async (redis, keys) => (await redis.command('LLEN', keys('wait'))) + (await redis.command('ZCARD', keys('prioritized')))
+const waitingIds = async (redis, keys) =>
+  [...(await redis.command('LRANGE', keys('wait'), 0, -1)), ...(await redis.command('ZRANGE', keys('prioritized'), 0, -1))].map(String)
+
 // A worker process (the CLI), with one pool thread. Resolves once it says it is ready.
 async function spawnWorker(redis, key, name) {
   const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--name', name], {
@@ -397,14 +403,14 @@ test('the queue tier', { timeout: 180_000 }, async (t) => {
       const salt = local.genSaltSync(FAST)
       const stored = local.hashSync('right', salt)
       const calls = [client.hash('one', salt), client.hash(Buffer.from('two'), salt), client.compare('right', stored), client.compare('wrong', stored)]
-      await until(async () => (await server.command('LLEN', keys('wait'))) === calls.length)
+      await until(async () => (await waitingCount(server, keys)) === calls.length)
       // Redis answers a write only once it is in the AOF (appendfsync always), so once the client has
       // its answers, the jobs are on disk. (Killed before that, the calls would reject, rightly,
       // with ERR_BCRYPT_QUEUE_UNAVAILABLE, although their jobs may survive.)
       await until(() => client.stats().added === calls.length)
       await server.kill()
       await server.start()
-      assert.equal(await server.command('LLEN', keys('wait')), calls.length)
+      assert.equal(await waitingCount(server, keys), calls.length)
       await addWorker()
       assert.deepEqual(await Promise.all(calls), [local.hashSync('one', salt), local.hashSync('two', salt), true, false])
     } finally {
@@ -417,14 +423,14 @@ test('the queue tier', { timeout: 180_000 }, async (t) => {
     try {
       const controller = new AbortController()
       const call = settle(client.hash('abort me', FAST, { signal: controller.signal }))
-      await until(async () => (await redis.command('LLEN', keys('wait'))) === 1)
-      const [id] = (await redis.command('LRANGE', keys('wait'), 0, -1)).map(String)
+      await until(async () => (await waitingCount(redis, keys)) === 1)
+      const [id] = await waitingIds(redis, keys)
       assert.equal(await redis.command('EXISTS', keys(id)), 1)
       controller.abort(new Error('client went away'))
       const { error } = await call
       assert.equal(error.name, 'AbortError')
       assert.equal(error.cause.message, 'client went away')
-      await until(async () => (await redis.command('EXISTS', keys(id))) === 0 && (await redis.command('LLEN', keys('wait'))) === 0)
+      await until(async () => (await redis.command('EXISTS', keys(id))) === 0 && (await waitingCount(redis, keys)) === 0)
       assert.equal(client.stats().pending, 0)
     } finally {
       await close()
@@ -437,7 +443,7 @@ test('the queue tier', { timeout: 180_000 }, async (t) => {
       const waiting = []
       for (let i = 0; i < 3; i++) {
         waiting.push(client.hash(`waiting ${i}`, FAST))
-        await until(async () => (await redis.command('LLEN', keys('wait'))) === i + 1)
+        await until(async () => (await waitingCount(redis, keys)) === i + 1)
       }
       const err = await client.hash('one too many', FAST).catch((e) => e)
       assert.equal(err.code, 'ERR_BCRYPT_QUEUE_FULL')
@@ -450,6 +456,30 @@ test('the queue tier', { timeout: 180_000 }, async (t) => {
       hashes.forEach((h, i) => assert.equal(local.compareSync(`waiting ${i}`, h), true))
     } finally {
       await close()
+    }
+  })
+
+  await t.test('workers take compares before queued hashes; compareFirst: false keeps arrival order', { timeout: 30_000 }, async () => {
+    const stored = local.hashSync('pw', local.genSaltSync(FAST))
+    for (const compareFirst of [true, false]) {
+      const { client, close, addWorker, keys } = await tier(redis, { workers: 0, compareFirst })
+      try {
+        const done = []
+        const calls = []
+        for (let i = 0; i < 4; i++) calls.push(client.hash(`h${i}`, FAST).then(() => done.push('hash')))
+        await until(() => client.stats().added === 4)
+        calls.push(client.compare('pw', stored).then((ok) => done.push(`compare ${ok}`)))
+        await until(() => client.stats().added === 5)
+        assert.equal(await waitingCount(redis, keys), 5)
+        assert.equal(await redis.command('ZCARD', keys('prioritized')), compareFirst ? 4 : 0)
+        // One job at a time, so the order they complete in is the order the worker took them.
+        await addWorker({ concurrency: 1 })
+        await Promise.all(calls)
+        const compare = compareFirst ? ['compare true'] : []
+        assert.deepEqual(done, [...compare, 'hash', 'hash', 'hash', 'hash', ...(compareFirst ? [] : ['compare true'])])
+      } finally {
+        await close()
+      }
     }
   })
 
@@ -535,6 +565,7 @@ test('settings: the key, the URL and the limits are checked before anything conn
       [{ redis, key, timeout: 0 }, 'ERR_OUT_OF_RANGE', /timeout/],
       [{ redis, key, maxWaiting: -1 }, 'ERR_OUT_OF_RANGE', /maxWaiting/],
       [{ redis, key, fallback: 'yes' }, 'ERR_OUT_OF_RANGE', /fallback/],
+      [{ redis, key, compareFirst: 'yes' }, 'ERR_INVALID_ARG_TYPE', /compareFirst must be a boolean/],
       [{ redis, key, name: 'a:b' }, 'ERR_OUT_OF_RANGE', /name/],
     ]) {
       assert.throws(() => connect(options), (err) => err.code === code && message.test(err.message) && !err.message.includes(key.toString('base64')))

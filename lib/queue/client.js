@@ -32,6 +32,7 @@ const DEFAULTS = {
   commandTimeout: 1000,
   maxWaiting: Infinity,
   fallback: false,
+  compareFirst: true,
 }
 
 // Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
@@ -69,7 +70,7 @@ function connect(options = {}) {
   if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
   const settings = { ...DEFAULTS }
   for (const [name, value] of Object.entries(options)) if (value !== undefined) settings[name] = value
-  const { name, prefix, timeout, commandTimeout, maxWaiting, fallback } = settings
+  const { name, prefix, timeout, commandTimeout, maxWaiting, fallback, compareFirst } = settings
   if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('OutOfRange', 'name', 'a non-empty string without ":"')
   if (!(Number.isFinite(timeout) && timeout > 0)) throw error('OutOfRange', 'timeout', 'a positive number of milliseconds')
   if (!(Number.isFinite(commandTimeout) && commandTimeout > 0)) {
@@ -79,6 +80,7 @@ function connect(options = {}) {
     throw error('OutOfRange', 'maxWaiting', 'a whole number from 0, or Infinity')
   }
   if (fallback !== false && fallback !== 'local') throw error('OutOfRange', 'fallback', 'false or "local"')
+  if (typeof compareFirst !== 'boolean') throw error('NotBoolean', 'compareFirst')
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
@@ -234,11 +236,16 @@ function connect(options = {}) {
       await usable()
       if (!pending.has(call.id)) return
       if (maxWaiting !== Infinity) {
-        const waiting = await producer.llen(queue.keys.wait)
-        if (waiting >= maxWaiting) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
+        const [inWait, inPrioritized] = await Promise.all([producer.llen(queue.keys.wait), producer.zcard(queue.keys.prioritized)])
+        if (inWait + inPrioritized >= maxWaiting) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
         if (!pending.has(call.id)) return
       }
-      await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, removeOnComplete: true, removeOnFail: true })
+      // Compares first, as the local pool does (a login waits for one hash, not for every queued
+      // registration): BullMQ's workers take from the plain wait list before its prioritized set, so
+      // compares go to the one and hashes, with a priority, to the other (first in, first out
+      // within each).
+      const priority = compareFirst && call.op === 'hash' ? 1 : undefined
+      await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
       call.added = true
       counters.added++
       if (!pending.has(call.id)) removeJob(call.id) // ended (aborted) while being added
