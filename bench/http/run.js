@@ -34,6 +34,18 @@ const RUNS = [
   { label: 'bcryptjs (sync)', backend: 'bcryptjs-sync' },
 ]
 
+async function rssMb(port) {
+  // A pooled keep-alive socket may have been closed by the server while k6 ran: retry on a new one.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      return Number(/^process_resident_memory_bytes (\S+)/m.exec(text)[1]) / 2 ** 20
+    } catch (err) {
+      if (attempt === 2) throw err
+    }
+  }
+}
+
 async function main() {
   k6Binary()
   fs.mkdirSync(RESULTS, { recursive: true })
