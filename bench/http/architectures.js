@@ -9,11 +9,12 @@
 //   - bcryptjs on a piscina worker pool (bench/peers/piscina-worker.js);
 //   - a Rust HTTP microservice, axum + rayon + the bcrypt crate (bench/peers/microservice/, built
 //     here with cargo), which the app calls over local HTTP.
-// 100 virtual users loop register → login → health at cost 10, DURATION each, in ROUNDS rounds
+// 100 virtual users loop register → login → health at cost 10, measured for DURATION after a
+// WARMUP (bench/http/flow.js says why), in ROUNDS rounds
 // (every architecture once per round, so that the machine's drift falls on all); each server is
 // checked for right answers (and the microservice against bcryptjs) before it is timed. Reports the
 // median of the rounds; writes bench/results/architectures.{json,md,svg}.
-//   ROUNDS (3), DURATION (15s), VUS (100), COST (10), QUEUE_WORKERS (2)
+//   ROUNDS (3), DURATION (15s), WARMUP (10s, read by flow.js), VUS (100), COST (10), QUEUE_WORKERS (2)
 
 const { execFileSync, spawn } = require('node:child_process')
 const assert = require('node:assert/strict')
@@ -138,7 +139,7 @@ async function main() {
   const results = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus()[0].model}, ${os.availableParallelism()} cores, Node ${process.version}`,
-    settings: { vus: VUS, duration: DURATION, cost: COST, rounds: ROUNDS, queueWorkers: QUEUE_WORKERS },
+    settings: { vus: VUS, duration: DURATION, warmup: process.env.WARMUP ?? '10s', cost: COST, rounds: ROUNDS, queueWorkers: QUEUE_WORKERS },
     runs,
   }
   fs.writeFileSync(path.join(RESULTS, 'architectures.json'), `${JSON.stringify(results, null, 1)}\n`)
@@ -147,7 +148,7 @@ async function main() {
 
 // Writes architectures.md and .svg from the measured results (`--render` redraws them from the json).
 async function render({ date, machine, settings, runs }) {
-  const { vus, duration, cost, rounds, queueWorkers } = settings
+  const { vus, duration, warmup, cost, rounds, queueWorkers } = settings
   const bcryptRuns = runs.bcrypt
   const rows = Object.entries(runs).map(([label, rs]) => ({
     label,
@@ -165,7 +166,7 @@ async function render({ date, machine, settings, runs }) {
   const table = [
     `# bench/http/architectures.js — ${date}`,
     '',
-    `${machine}. The demo app (demo/) under k6, ${vus} VUs looping register → login → health for ${duration}, bcrypt cost ${cost}; ` +
+    `${machine}. The demo app (demo/) under k6, ${vus} VUs looping register → login → health, measured for ${duration} after a ${warmup} warm-up, bcrypt cost ${cost}; ` +
       `${rounds} rounds, each architecture once per round, medians shown. Everything on this machine: k6, the app, and what it ` +
       `hashes on (the queue tier: a redis-server and ${queueWorkers} worker processes splitting the cores; the microservice: a process of its own).`,
     '',

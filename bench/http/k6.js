@@ -68,16 +68,17 @@ async function k6(port, env, during = async () => {}) {
 
 const seconds = (d) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN)
 
-// The closed-loop figures of one k6 run of `duration` ('30s').
+// The closed-loop figures of one k6 run measured for `duration` ('30s', after flow.js's warm-up);
+// failures are counted over the whole run, warm-up included.
 function summarize(label, m, duration) {
-  const trend = (name, stat) => m[name]?.[stat] ?? NaN
+  const trend = (name, stat) => m[`http_req_duration{name:${name},phase:measure}`]?.[stat] ?? NaN
   return {
     label,
     flowsPerSec: (m.flows?.count ?? 0) / seconds(duration),
-    registerP95: trend('http_req_duration{name:register}', 'p(95)'),
-    loginP95: trend('http_req_duration{name:login}', 'p(95)'),
-    healthP95: trend('http_req_duration{name:health}', 'p(95)'),
-    healthP99: trend('http_req_duration{name:health}', 'p(99)'),
+    registerP95: trend('register', 'p(95)'),
+    loginP95: trend('login', 'p(95)'),
+    healthP95: trend('health', 'p(95)'),
+    healthP99: trend('health', 'p(99)'),
     errorRate: m.http_req_failed?.value ?? NaN,
     failed: m.http_req_failed?.passes ?? NaN,
     requests: m.http_reqs?.count ?? 0,

