@@ -23,7 +23,7 @@ const os = require('node:os')
 const path = require('node:path')
 
 const bcryptjs = require('bcryptjs')
-const { k6Binary, startDemo, stop, k6, summarize, chart, f } = require('./k6.js')
+const { k6Binary, startDemo, stop, k6, summarize, aggregate, chart, f } = require('./k6.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const RESULTS = path.join(ROOT, 'bench', 'results')
@@ -110,11 +110,6 @@ const ARCHITECTURES = [
   },
 ]
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-
 async function main() {
   k6Binary()
   const binary = buildMicroservice()
@@ -149,20 +144,7 @@ async function main() {
 // Writes architectures.md and .svg from the measured results (`--render` redraws them from the json).
 async function render({ date, machine, settings, runs }) {
   const { vus, duration, warmup, cost, rounds, queueWorkers } = settings
-  const bcryptRuns = runs.bcrypt
-  const rows = Object.entries(runs).map(([label, rs]) => ({
-    label,
-    flowsPerSec: median(rs.map((r) => r.flowsPerSec)),
-    perRound: rs.map((r) => r.flowsPerSec),
-    // Each round's ratio to bcrypt in the same round, then their median.
-    vsBcrypt: median(rs.map((r, i) => r.flowsPerSec / bcryptRuns[i].flowsPerSec)),
-    registerP95: median(rs.map((r) => r.registerP95)),
-    loginP95: median(rs.map((r) => r.loginP95)),
-    healthP99: median(rs.map((r) => r.healthP99)),
-    healthP99Max: Math.max(...rs.map((r) => r.healthP99)),
-    failed: rs.reduce((n, r) => n + r.failed, 0),
-    requests: rs.reduce((n, r) => n + r.requests, 0),
-  }))
+  const rows = aggregate(runs, ['bcrypt'])
   const table = [
     `# bench/http/architectures.js — ${date}`,
     '',
@@ -174,7 +156,7 @@ async function render({ date, machine, settings, runs }) {
     '|---|---:|---|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${f(r.flowsPerSec)} | ${r.perRound.map((x) => f(x)).join(', ')} | ${f(r.vsBcrypt, 2)}x | ${f(r.registerP95, 0)} | ${f(r.loginP95, 0)} | ${f(r.healthP99)}; ${f(r.healthP99Max)} | ${r.failed} of ${r.requests} |`,
+        `| ${r.label} | ${f(r.flowsPerSec)} | ${r.perRound.map((x) => f(x)).join(', ')} | ${f(r.vsBaseline, 2)}x | ${f(r.registerP95, 0)} | ${f(r.loginP95, 0)} | ${f(r.healthP99)}; ${f(r.healthP99Max)} | ${r.failed} of ${r.requests} |`,
     ),
     '',
   ].join('\n')

@@ -1,7 +1,8 @@
 'use strict'
 
 // What the k6 benchmarks share (bench/http/run.js, bench/http/architectures.js): the k6 binary, a
-// demo server to run it against, one k6 run, its summary, and the chart.
+// demo server to run it against, one k6 run, its summary, the medians of several rounds, and the
+// chart.
 
 const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
@@ -85,6 +86,32 @@ function summarize(label, m, duration) {
   }
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+// Rows of medians from `runs` (label → one summary per round, every label run once per round).
+// `vsBaseline` is each round's ratio to the best of `baselines` in that same round, then the
+// median of those ratios, so that a slow round counts against all of them alike.
+function aggregate(runs, baselines) {
+  const rounds = Object.values(runs)[0].length
+  const best = Array.from({ length: rounds }, (_, i) => Math.max(...baselines.map((label) => runs[label][i].flowsPerSec)))
+  return Object.entries(runs).map(([label, rs]) => ({
+    label,
+    flowsPerSec: median(rs.map((r) => r.flowsPerSec)),
+    perRound: rs.map((r) => r.flowsPerSec),
+    vsBaseline: median(rs.map((r, i) => r.flowsPerSec / best[i])),
+    registerP95: median(rs.map((r) => r.registerP95)),
+    loginP95: median(rs.map((r) => r.loginP95)),
+    healthP95: median(rs.map((r) => r.healthP95)),
+    healthP99: median(rs.map((r) => r.healthP99)),
+    healthP99Max: Math.max(...rs.map((r) => r.healthP99)),
+    failed: rs.reduce((n, r) => n + r.failed, 0),
+    requests: rs.reduce((n, r) => n + r.requests, 0),
+  }))
+}
+
 const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–')
 
 // Two bar charts side by side, flows/s and /health p99 (log scale), this package's bars in blue.
@@ -115,4 +142,4 @@ async function chart(rows, title) {
   return view.toSVG()
 }
 
-module.exports = { k6Binary, startDemo, stop, k6, summarize, chart, f }
+module.exports = { k6Binary, startDemo, stop, k6, summarize, aggregate, chart, f }

