@@ -10,10 +10,10 @@
 //   - a Rust HTTP microservice, axum + rayon + the bcrypt crate (bench/peers/microservice/, built
 //     here with cargo), which the app calls over local HTTP.
 // 100 virtual users loop register → login → health at cost 10, measured for DURATION after a
-// WARMUP (bench/http/flow.js says why), in ROUNDS rounds
-// (every architecture once per round, so that the machine's drift falls on all); each server is
-// checked for right answers (and the microservice against bcryptjs) before it is timed. Reports the
-// median of the rounds; writes bench/results/architectures.{json,md,svg}.
+// WARMUP (bench/http/flow.js says why), in ROUNDS rounds (every architecture once per round, so
+// that the machine's drift falls on all); each server is checked for right answers (and the
+// microservice against bcryptjs) before it is timed. Reports the medians of the rounds; writes
+// bench/results/architectures.{json,md,svg}.
 //   ROUNDS (3), DURATION (15s), WARMUP (10s, read by flow.js), VUS (100), COST (10), QUEUE_WORKERS (2)
 
 const { execFileSync, spawn } = require('node:child_process')
