@@ -60,10 +60,11 @@ function startMicroservice(binary) {
   })
 }
 
+const postJson = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
 // The service's own answers, against bcryptjs both ways, and its refusal of a malformed hash.
 async function checkMicroservice(url) {
-  const post = (route, body) =>
-    fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const post = (route, body) => postJson(`${url}${route}`, body)
   const { hash } = await (await post('/hash', { password: 'pässword', cost: 5 })).json()
   assert.equal(bcryptjs.compareSync('pässword', hash), true, 'bcryptjs accepts the microservice hash')
   const theirs = bcryptjs.hashSync('other', 5)
@@ -74,8 +75,7 @@ async function checkMicroservice(url) {
 
 // Right answers through the app before any timing: 201, 200, and 401 for a wrong password.
 async function checkApp(port) {
-  const post = (route, body) =>
-    fetch(`http://127.0.0.1:${port}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const post = (route, body) => postJson(`http://127.0.0.1:${port}${route}`, body)
   const user = { username: `check-${process.hrtime.bigint()}`, password: 'correct horse' }
   assert.equal((await post('/register', user)).status, 201)
   assert.equal((await post('/login', user)).status, 200)
