@@ -80,7 +80,6 @@ function summarize(label, m, duration) {
     loginP95: trend('login', 'p(95)'),
     healthP95: trend('health', 'p(95)'),
     healthP99: trend('health', 'p(99)'),
-    errorRate: m.http_req_failed?.value ?? NaN,
     failed: m.http_req_failed?.passes ?? NaN,
     requests: m.http_reqs?.count ?? 0,
   }
