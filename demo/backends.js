@@ -5,28 +5,24 @@
 
 const path = require('node:path')
 
+// This package's surface, local or the tier's client (they are the same facade), as the app calls it.
+const ours = (b) => ({
+  hash: (password, cost, signal) => b.hash(password, cost, { signal }),
+  compare: (password, hash, signal) => b.compare(password, hash, { signal }),
+  needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
+})
+
 function load(name) {
   switch (name) {
     case 'offload': {
       const b = require('..')
-      return {
-        hash: (password, cost, signal) => b.hash(password, cost, { signal }),
-        compare: (password, hash, signal) => b.compare(password, hash, { signal }),
-        needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
-        stats: () => b.stats(),
-      }
+      return { ...ours(b), stats: () => b.stats() }
     }
     // The hashing tier (bcrypt-offload/queue): workers elsewhere, reached through Redis
     // (BCRYPT_OFFLOAD_REDIS, BCRYPT_OFFLOAD_QUEUE_KEY). `npm run demo:cluster` sets it all up.
     case 'queue': {
       const b = require('../queue.js').connect({ maxWaiting: Number(process.env.MAX_WAITING ?? 1000) })
-      return {
-        hash: (password, cost, signal) => b.hash(password, cost, { signal }),
-        compare: (password, hash, signal) => b.compare(password, hash, { signal }),
-        needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
-        queueStats: () => b.stats(),
-        close: () => b.close(),
-      }
+      return { ...ours(b), queueStats: () => b.stats(), close: () => b.close() }
     }
     case 'bcrypt': {
       const b = require('bcrypt')
