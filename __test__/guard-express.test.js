@@ -50,7 +50,7 @@ test('401, the same answer for a wrong password and for an account that does not
   const { app: a, bcrypt } = app()
   const wrong = await login(a, { username: 'ann', password: 'nope' }).expect(401)
   const unknown = await login(a, { username: 'nobody', password: 'nope' }).expect(401)
-  assert.deepEqual(wrong.body, { error: 'wrong account or password' })
+  assert.deepEqual(wrong.body, { error: 'wrong username or password' })
   assert.deepEqual(unknown.body, wrong.body)
   assert.deepEqual(Object.keys(unknown.headers).sort(), Object.keys(wrong.headers).sort())
   assert.equal(wrong.headers['set-cookie'], undefined)

@@ -6,6 +6,7 @@ const path = require('node:path')
 const express = require('express')
 
 const { metrics } = require('./metrics')
+const { createDemoGuard } = require('./guard')
 
 /**
  * @param {object} o
@@ -13,18 +14,19 @@ const { metrics } = require('./metrics')
  * @param {ReturnType<import('./backends').load>} o.backend
  * @param {number} o.cost bcrypt cost for new hashes
  * @param {import('express').Router[]} [o.routes] more routes (the live page's: demo/live.js,
- *   demo/burst.js), mounted before the error handler so that their errors get the same answers
+ *   demo/burst.js, demo/attack.js), mounted before the error handler so that their errors get the
+ *   same answers
+ * @param {import('../guard').Guard} [o.guard] the login guard (demo/guard.js); by default one of
+ *   this app's own, with a random key
+ * @param {boolean | number | string} [o.trustProxy] Express's `trust proxy` (env TRUST_PROXY):
+ *   which proxies' X-Forwarded-For gives the client address that the guard's fair shares key on
  */
-function createApp({ users, backend, cost, routes = [] }) {
+function createApp({ users, backend, cost, routes = [], guard = createDemoGuard({ backend, cost }), trustProxy }) {
   const app = express()
   const registry = metrics(backend)
-  // Compared against when the user does not exist, so that a wrong name takes as long as a wrong
-  // password and login timing does not tell which names are registered.
-  const decoy = backend.hash('decoy password', cost)
-  // Handled where it is awaited; until then a failure (a bad pool setting) must not crash start-up.
-  decoy.catch(() => {})
 
   app.disable('x-powered-by')
+  if (trustProxy !== undefined) app.set('trust proxy', trustProxy)
   app.use(express.json({ limit: '16kb' }))
   app.use(express.static(path.join(__dirname, 'public')))
   // The page's charting library, served from node_modules: the demo needs no network but npm's.
@@ -52,27 +54,40 @@ function createApp({ users, backend, cost, routes = [] }) {
   app.post('/register', async (req, res) => {
     const { username, password } = credentials(req)
     if (users.hashOf(username) !== undefined) return res.status(409).json({ error: 'username taken' })
-    const hash = await backend.hash(password, cost, abortOnClose(req, res))
+    // A registration waits its turn among the logins of the normal class, keyed by its address.
+    const hash = await backend.hash(password, cost, abortOnClose(req, res), { priority: 'normal', key: req.ip })
     if (!users.add(username, hash)) return res.status(409).json({ error: 'username taken' })
     res.status(201).json({ username })
   })
 
-  app.post('/login', async (req, res) => {
-    const { username, password } = credentials(req)
-    const stored = users.hashOf(username)
-    const ok = await backend.compare(password, stored ?? (await decoy), abortOnClose(req, res))
-    if (!ok || stored === undefined) return res.status(401).json({ error: 'wrong username or password' })
-    // Rehash on login: the one moment the password is at hand to move an old hash to today's cost.
-    // Best effort: a busy pool must not turn a correct login into an error; it retries next login.
-    if (backend.needsRehash?.(stored, cost)) {
-      try {
-        users.replaceHash(username, await backend.hash(password, cost))
-      } catch (err) {
-        if (err.code !== 'ERR_BCRYPT_QUEUE_FULL' && err.name !== 'AbortError') console.error(err)
+  // Logins through the guard (bcrypt-offload/guard): a browser that logged in here before holds a
+  // device cookie, and its logins go ahead of everyone else's; an unknown name costs the same work
+  // as a wrong password, so that timing does not tell which names are registered; an account under
+  // guessing is locked out for unknown clients only. It answers 401, 429 and 503 itself.
+  app.post(
+    '/login',
+    (req, res, next) => (credentials(req), next()),
+    guard.express({
+      account: (req) => req.body.username,
+      password: (req) => req.body.password,
+      hash: (username) => users.hashOf(username),
+    }),
+    async (req, res) => {
+      const { username, password } = req.body
+      const stored = users.hashOf(username)
+      // Rehash on login: the one moment the password is at hand to move an old hash to today's
+      // cost. In the low class, behind every login. Best effort: a busy pool must not turn a
+      // correct login into an error; it retries next login.
+      if (backend.needsRehash?.(stored, cost)) {
+        try {
+          users.replaceHash(username, await backend.hash(password, cost, undefined, { priority: 'low' }))
+        } catch (err) {
+          if (!['ERR_BCRYPT_QUEUE_FULL', 'ERR_BCRYPT_DEADLINE'].includes(err.code) && err.name !== 'AbortError') console.error(err)
+        }
       }
-    }
-    res.json({ ok: true })
-  })
+      res.json(req.login.trusted ? { ok: true, trusted: true } : { ok: true })
+    },
+  )
 
   app.get('/health', (req, res) => res.json({ status: 'ok' }))
 

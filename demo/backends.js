@@ -6,9 +6,14 @@
 const path = require('node:path')
 
 // This package's surface, local or the tier's client (they are the same facade), as the app calls it.
+// `schedule` is the scheduler's { priority, key, timeout } (the login guard's, demo/guard.js); the
+// other packages have no scheduler and ignore it.
 const ours = (b) => ({
-  hash: (password, cost, signal) => b.hash(password, cost, { signal }),
-  compare: (password, hash, signal) => b.compare(password, hash, { signal }),
+  hash: (password, cost, signal, schedule) => b.hash(password, cost, { ...schedule, signal }),
+  compare: (password, hash, signal, schedule) => b.compare(password, hash, { ...schedule, signal }),
+  ...(typeof b.compareUnknown === 'function' && {
+    compareUnknown: (password, rounds, signal, schedule) => b.compareUnknown(password, { ...schedule, rounds, signal }),
+  }),
   needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
 })
 

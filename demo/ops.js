@@ -8,7 +8,7 @@ function opCounter() {
   const counts = { hashes: 0, compares: 0 }
 
   return {
-    /** The same backend interface, its hash and compare counted, plus running(): calls not settled yet. */
+    /** The same backend interface, its hash and compares counted, plus running(): calls not settled yet. */
     wrap(backend) {
       let running = 0
       const counted = (fn, key) => async (...args) => {
@@ -21,7 +21,10 @@ function opCounter() {
           running--
         }
       }
-      return { ...backend, hash: counted(backend.hash, 'hashes'), compare: counted(backend.compare, 'compares'), running: () => running }
+      const wrapped = { ...backend, hash: counted(backend.hash, 'hashes'), compare: counted(backend.compare, 'compares'), running: () => running }
+      // An unknown account's compare (the login guard's) is a compare's work too.
+      if (backend.compareUnknown) wrapped.compareUnknown = counted(backend.compareUnknown, 'compares')
+      return wrapped
     },
     /** Hashes and compares finished since the last take. */
     take() {

@@ -8,6 +8,10 @@
 //   BCRYPT_COST     default 10
 //   MAX_QUEUE       offload's queue bound; default 8 hashes per lane (over that, 503 + Retry-After)
 //   WORKERS         Node processes (node:cluster); the pool's threads are split among them
+//   GUARD_KEYS      the login guard's device-cookie keys: comma-separated base64, 32 bytes or more
+//                   each, the first signs; default one random key per start (cookies end with it)
+//   TRUST_PROXY     Express's `trust proxy`: 'true', a hop count, or addresses and names such as
+//                   'loopback' (then X-Forwarded-For from this machine gives the client address)
 
 const cluster = require('node:cluster')
 const os = require('node:os')
@@ -19,12 +23,22 @@ const { createApp } = require('./app')
 const { opCounter } = require('./ops')
 const { createLive } = require('./live')
 const { createBurst } = require('./burst')
+const { createAttack } = require('./attack')
+const { createDemoGuard, guardKeys } = require('./guard')
 
 const port = Number(process.env.PORT ?? 3000)
 const dataDir = process.env.DATA_DIR ?? path.join(__dirname, 'data')
 const backendName = process.env.BCRYPT_BACKEND ?? 'offload'
 const cost = Number(process.env.BCRYPT_COST ?? 10)
 const workers = Number(process.env.WORKERS ?? 1)
+
+// TRUST_PROXY as Express takes `trust proxy`: a boolean, a number of hops, or a list of addresses,
+// subnets and names ('loopback', 'uniquelocal').
+function trustProxy(value) {
+  if (value === undefined || value === '') return undefined
+  if (value === 'true' || value === 'false') return value === 'true'
+  return /^\d+$/.test(value) ? Number(value) : value
+}
 
 // Several processes on one machine: each gets its share of the cores, so that together they run
 // one pool thread per core rather than one per core each.
@@ -34,6 +48,8 @@ function poolThreadsPerWorker() {
 
 if (workers > 1 && cluster.isPrimary) {
   console.log(`primary ${process.pid}: ${workers} workers, ${poolThreadsPerWorker()} pool threads each`)
+  // One key for every worker: a device cookie one worker signs, the others must verify.
+  if (!process.env.GUARD_KEYS) process.env.GUARD_KEYS = guardKeys().map((key) => key.toString('base64')).join(',')
   for (let i = 0; i < workers; i++) cluster.fork()
   cluster.on('exit', (worker, code) => console.log(`worker ${worker.process.pid} exited (${code})`))
 } else {
@@ -50,7 +66,10 @@ if (workers > 1 && cluster.isPrimary) {
   // The page's live figures and load bursts; with WORKERS > 1 each worker has its own.
   const live = createLive({ pool: bcrypt, ops })
   const burst = createBurst({ live, ops, cost })
-  const app = createApp({ users, backend, cost, routes: [live.router, burst.router] })
+  // One guard for /login and the page's attack, so that the attack meets the browser's logins.
+  const guard = createDemoGuard({ backend, cost, keys: guardKeys() })
+  const attack = createAttack({ live, guard, users, backend, cost })
+  const app = createApp({ users, backend, cost, guard, trustProxy: trustProxy(process.env.TRUST_PROXY), routes: [live.router, burst.router, attack.router] })
   const server = app.listen(port, () => {
     // The port actually bound: PORT=0 picks a free one (the browser test does).
     const bound = server.address().port

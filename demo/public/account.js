@@ -14,7 +14,9 @@ export function account(form, result) {
       const answer = await res.json().catch(() => ({}))
       const ms = Math.round(performance.now() - started)
       if (res.ok) {
-        result.textContent = route === '/register' ? `Registered ${answer.username} (${ms} ms)` : `Logged in (${ms} ms)`
+        // The login guard says when this browser's device cookie made it a trusted login.
+        const how = answer.trusted ? ' as a trusted device' : ''
+        result.textContent = route === '/register' ? `Registered ${answer.username} (${ms} ms)` : `Logged in${how} (${ms} ms)`
       } else {
         result.classList.add('error')
         result.textContent = `${res.status}: ${answer.error ?? res.statusText} (${ms} ms)`

@@ -1,8 +1,9 @@
-// The demo page: the account form, the load control and the live charts, fed by one event stream
-// (GET /live, server-sent events; the browser reconnects it by itself).
+// The demo page: the account form, the load control, the live charts and the attack control, fed
+// by one event stream (GET /live, server-sent events; the browser reconnects it by itself).
 
 import { account } from './account.js'
 import { bursts } from './bursts.js'
+import { attacks } from './attack.js'
 import { liveCharts } from './live-charts.js'
 
 const $ = (id) => document.getElementById(id)
@@ -11,6 +12,14 @@ account($('account'), $('account-result'))
 
 const live = liveCharts({ health: $('chart-health'), ops: $('chart-ops'), pool: $('chart-pool'), poolCaption: $('pool-caption'), now: $('now') })
 const runs = await bursts({ form: $('burst'), status: $('burst-status'), note: $('burst-note'), canvas: $('chart-runs'), table: $('runs') })
+const attack = await attacks({
+  form: $('attack'),
+  status: $('attack-status'),
+  note: $('attack-note'),
+  latencyCanvas: $('chart-attack-latency'),
+  outcomesCanvas: $('chart-attack-outcomes'),
+  summary: $('attack-summary'),
+})
 
 const pause = $('pause')
 pause.addEventListener('click', () => {
@@ -18,9 +27,11 @@ pause.addEventListener('click', () => {
   pause.setAttribute('aria-pressed', String(on))
   live.pause(on)
   runs.pause(on)
+  attack.pause(on)
 })
 
 const stream = new EventSource('/live')
 stream.addEventListener('history', (event) => live.reset(JSON.parse(event.data).samples))
 stream.addEventListener('sample', (event) => live.add(JSON.parse(event.data)))
 stream.addEventListener('burst', (event) => runs.update(JSON.parse(event.data)))
+stream.addEventListener('attack', (event) => attack.update(JSON.parse(event.data)))

@@ -5,7 +5,7 @@
 // `trust proxy` setting decides whether X-Forwarded-For counts) and the device cookie from the
 // Cookie header, which it parses itself (no cookie-parser). On success it sets the fresh cookie,
 // puts the result on `req.login` and calls next(); otherwise it answers: 400 for a missing or
-// malformed field, 401 for a wrong account or password (one answer whether the account exists or
+// malformed field, 401 for a wrong username or password (one answer whether the account exists or
 // not), 429 when locked out and 503 when the pool refused, both with Retry-After. Anything else
 // (the app's hash lookup failing, the client hanging up) goes to next(err).
 
@@ -13,7 +13,7 @@ const { isAccount, MAX_ACCOUNT_BYTES } = require('./cookie.js')
 const { typeError } = require('./errors.js')
 
 const ANSWERS = {
-  wrong: 'wrong account or password',
+  wrong: 'wrong username or password',
   locked: 'too many failed logins: try again later',
   busy: 'the server is busy: try again shortly',
 }
