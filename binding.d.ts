@@ -14,6 +14,11 @@ export declare class Cancellation {
   constructor()
   /** Drops the job: from the queue if it waits, from its lane at the next step if it runs. */
   cancel(): void
+  /**
+   * Drops the job if it still waits for a lane (its deadline passed); a job already started runs
+   * to its end. Whether it was dropped.
+   */
+  expire(): boolean
 }
 
 /** The version of the contract between this binding and the facade (see `error::API_VERSION`). */
@@ -28,14 +33,46 @@ export declare function calibrate(targetMs: number): Promise<number>
 /** The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`). */
 export declare function calibrateSync(targetMs: number): number
 
+/** By class, as the facade names them. */
+export interface Classes {
+  high: ClassStats
+  normal: ClassStats
+  low: ClassStats
+}
+
+/** One scheduling class's counters. */
+export interface ClassStats {
+  /** Its jobs waiting for a lane. */
+  queued: number
+  /** Its jobs in a lane. */
+  running: number
+  /** Its jobs settled from a lane. */
+  completed: number
+  /** Its calls refused: the class's queue bound, or a deadline that could not be met. */
+  rejected: number
+  /** Its jobs dropped uncomputed because their deadline passed while they waited. */
+  expired: number
+  /** Its queue bound; `null` when there is none. */
+  maxQueue?: number
+  /** Time from the call to a lane. */
+  queueWait: DurationHistogram
+}
+
 /**
  * Whether `password` matches the stored `hash`, computed on the pool. A string that is not a
  * well-formed hash resolves `false` without queueing anything.
  */
-export declare function compare(password: string | Uint8Array, hash: string, cancel?: Cancellation | undefined | null): Promise<boolean>
+export declare function compare(password: string | Uint8Array, hash: string, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
 
 /** Whether `password` matches the stored `hash`, computed on the calling thread. */
 export declare function compareSync(password: string | Uint8Array, hash: string): boolean
+
+/**
+ * A compare's work for an account that does not exist: `password` hashed at `cost` under the salt
+ * `seed` (16 random bytes), as a compare against a stored hash of that cost would, queued and
+ * scheduled as one; resolves `false`. So "no such user" costs what "wrong password" costs.
+ */
+export declare function compareUnknown(password: string | Uint8Array, cost: number, seed: Uint8Array, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
 
 /** Whether compares go before queued hashes (the default). Takes effect at once. */
 export declare function configureCompareFirst(on: boolean): void
@@ -46,8 +83,11 @@ export declare function configureCompareFirst(on: boolean): void
  */
 export declare function configureLanes(lanes?: number | undefined | null): void
 
-/** Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once. */
-export declare function configureMaxQueue(maxQueue?: number | undefined | null): void
+/**
+ * Bounds how many calls of a class (`priority` 0 high, 1 normal, 2 low) may wait for a lane (`null`: no
+ * bound). Takes effect at once.
+ */
+export declare function configureMaxQueue(priority: number, maxQueue?: number | undefined | null): void
 
 /** Sets the pool's thread count; only before the first async call, unless it is the same count. */
 export declare function configureThreads(threads: number): void
@@ -76,7 +116,7 @@ export declare function encodeSalt(minor: string, cost: number, seed: Uint8Array
 export declare function getRounds(hash: string): number
 
 /** bcrypt of `password` under `salt`, computed on the pool. */
-export declare function hash(password: string | Uint8Array, salt: string, cancel?: Cancellation | undefined | null): Promise<string>
+export declare function hash(password: string | Uint8Array, salt: string, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<string>
 
 /** The minor version and cost of a complete, well-formed hash; `null` for anything else. */
 export declare function hashInfo(hash: string): HashInfo | null
@@ -140,10 +180,37 @@ export interface PoolStats {
   rejected: number
   /** Jobs dropped because their signal aborted. */
   cancelled: number
-  /** The queue's bound; `null` when there is none. */
+  /** Jobs dropped uncomputed because their deadline passed while they waited. */
+  expired: number
+  /**
+   * The normal class's queue bound (every call's class unless it asks for another); `null` when
+   * there is none.
+   */
   maxQueue?: number
+  /**
+   * What the pool computes, in lane-steps per millisecond, as deadlines are judged; `null` until
+   * measured.
+   */
+  rate?: number
+  /**
+   * Key-schedule steps computed, summed over lanes: the work done. A hash at cost c is
+   * 1 + 2^(c+1) of them, whoever asked for it.
+   */
+  laneSteps: number
+  /** The same counters by scheduling class. */
+  classes: Classes
   /** Time from the call to a lane. */
   queueWait: DurationHistogram
   /** Time in a lane. */
   compute: DurationHistogram
+}
+
+/** How a job is scheduled, as the facade checked it (`lib/api.js`, `scheduleOf`). */
+export interface Schedule {
+  /** 0 high, 1 normal, 2 low. */
+  class: number
+  /** The fair-share key; none shares one with every call that has none. */
+  key?: string
+  /** Milliseconds from now by which it must have started. */
+  timeoutMs?: number
 }

@@ -841,6 +841,7 @@ module.exports.calibrate = nativeBinding.calibrate
 module.exports.calibrateSync = nativeBinding.calibrateSync
 module.exports.compare = nativeBinding.compare
 module.exports.compareSync = nativeBinding.compareSync
+module.exports.compareUnknown = nativeBinding.compareUnknown
 module.exports.configureCompareFirst = nativeBinding.configureCompareFirst
 module.exports.configureLanes = nativeBinding.configureLanes
 module.exports.configureMaxQueue = nativeBinding.configureMaxQueue

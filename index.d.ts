@@ -2,8 +2,8 @@
 // binding.d.ts by `napi build`; these describe bcrypt's call forms on top of it, and
 // __test__/types/ compiles a sample of every form against them.
 
-// The shapes the native layer returns, generated from src/bindings.rs.
-import type { DurationHistogram, PoolStats as NativePoolStats } from './binding'
+// The shapes the native layer returns, generated from src/bindings/.
+import type { ClassStats as NativeClassStats, DurationHistogram, PoolStats as NativePoolStats } from './binding'
 
 /** A password: a string (hashed as UTF-8) or bytes. */
 export type Data = string | Uint8Array
@@ -18,10 +18,11 @@ export interface ConfigureOptions {
   /** Pool threads: a whole number from 1 to the package's limit (a `RangeError` names it). Default: the process's available parallelism, or `BCRYPT_OFFLOAD_THREADS`. */
   threads?: number
   /**
-   * The most calls that may wait for a lane; more are refused at once with `ERR_BCRYPT_QUEUE_FULL`.
-   * `Infinity` or `null` (the default, as bcrypt): no bound.
+   * The most calls of each priority that may wait for a lane; more are refused at once with
+   * `ERR_BCRYPT_QUEUE_FULL`. A number bounds every priority alike; `{ high, normal, low }` sets
+   * the ones it names. `Infinity` or `null` (the default, as bcrypt): no bound.
    */
-  maxQueue?: number | null
+  maxQueue?: number | null | Partial<Record<Priority, number | null>>
   /** The default of `rejectLongPasswords` for `hash` and `hashSync`; `false` (truncate, as bcrypt). */
   rejectLongPasswords?: boolean
   /**
@@ -39,10 +40,27 @@ export interface HashOptions {
   rejectLongPasswords?: boolean
 }
 
-/** Options of the asynchronous `hash` and `compare`, after bcrypt's arguments. */
+/** A scheduling class: a queued call of a higher one always starts before any of a lower one. */
+export type Priority = 'high' | 'normal' | 'low'
+
+/** Options of the asynchronous `hash`, `compare` and `compareUnknown`, after bcrypt's arguments. */
 export interface AsyncOptions {
   /** Aborting drops the job (queued or running) and rejects with an `AbortError`. */
   signal?: AbortSignal
+  /** Its class; `'normal'` by default. */
+  priority?: Priority
+  /** Inside a class, calls with different keys (an address, an account) are taken in turn; calls with no key share one. At most 1024 characters. */
+  key?: string
+  /** Milliseconds it may wait for a lane: past that, still queued, it is dropped uncomputed and rejects with `ERR_BCRYPT_DEADLINE`; if the pool foresees it cannot start in time, it is refused at once with that code. A call that has started finishes. */
+  timeout?: number
+  /** The same as a time (`Date.now()` milliseconds, or a Date); with `timeout` too, the earlier counts. */
+  deadline?: number | Date
+}
+
+/** Options of `compareUnknown`. */
+export interface UnknownOptions extends AsyncOptions {
+  /** The cost to spend, that of the hashes you store; default 10. */
+  rounds?: number
 }
 
 /** Options of the asynchronous `hash`. */
@@ -62,9 +80,11 @@ export type { DurationHistogram }
  * `laneSpeedup[k - 1]` is what `k` lanes measured as a multiple of one lane's throughput (`null`
  * until the pool has measured).
  */
-export type PoolStats = Omit<NativePoolStats, 'maxQueue' | 'laneThroughput'> & {
+export type PoolStats = Omit<NativePoolStats, 'maxQueue' | 'laneThroughput' | 'classes'> & {
   maxQueue: number
   laneSpeedup: number[] | null
+  /** The same counters by priority; each `maxQueue` is `Infinity` when there is no bound. */
+  classes: Record<Priority, Omit<NativeClassStats, 'maxQueue'> & { maxQueue: number }>
 }
 
 /** What the promise forms reject with when their signal aborts; `cause` is the signal's reason. */
@@ -95,6 +115,16 @@ export declare function compare(data: Data, encrypted: string, options?: AsyncOp
 export declare function compare(data: Data, encrypted: string, callback: Callback<boolean>): void
 export declare function compare(data: Data, encrypted: string, options: AsyncOptions, callback: Callback<boolean>): void
 
+/**
+ * A compare's work for an account that does not exist, at `rounds` (default 10), scheduled as a
+ * compare; always `false`. So "no such user" costs what "wrong password" costs.
+ */
+export declare function compareUnknown(data: Data, options?: UnknownOptions): Promise<false>
+export declare function compareUnknown(data: Data, callback: Callback<false>): void
+export declare function compareUnknown(data: Data, options: UnknownOptions, callback: Callback<false>): void
+/** As `compareUnknown`, on the calling thread: the work of `compareSync` at `rounds`. */
+export declare function compareUnknownSync(data: Data, rounds?: number): false
+
 /** The cost recorded in a hash. Throws on a string that has none. */
 export declare function getRounds(encrypted: string): number
 /** The first 29 characters (the salt) of a 60-character hash, as bcryptjs's `getSalt`. */
@@ -121,6 +151,8 @@ declare const bcrypt: {
   hash: typeof hash
   compareSync: typeof compareSync
   compare: typeof compare
+  compareUnknown: typeof compareUnknown
+  compareUnknownSync: typeof compareUnknownSync
   getRounds: typeof getRounds
   getSalt: typeof getSalt
   truncates: typeof truncates

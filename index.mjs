@@ -9,6 +9,8 @@ export const {
   hash,
   compareSync,
   compare,
+  compareUnknown,
+  compareUnknownSync,
   getRounds,
   getSalt,
   truncates,

@@ -86,13 +86,15 @@ fn pool_throughput(cost: u32) {
       for i in 0..64 {
         let tx = tx.clone();
         let input = setting.input(format!("password {i}").as_bytes());
-        pool.submit(Job {
-          input,
-          done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
-          handle: Default::default(),
-          orphaned: None,
-          urgent: false,
-        });
+        pool.submit(
+          Job {
+            input,
+            done: Box::new(move |out| tx.send(out.is_ok()).unwrap()),
+            handle: Default::default(),
+            orphaned: None,
+          },
+          Default::default(),
+        );
       }
       drop(tx);
       assert!(rx.iter().all(|ok| ok));

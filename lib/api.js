@@ -15,9 +15,17 @@ const promises = require('../promises.js')
 const { createErrors, AbortError } = require('./errors.js')
 
 /** The binding contract this facade speaks; the binding exports its own as `API_VERSION`. */
-const API_VERSION = 1
+const API_VERSION = 2
 
 const DEFAULT_ROUNDS = 10
+
+// The scheduling classes, in the binding's order (src/pool/queue.rs, `Class`).
+const PRIORITIES = ['high', 'normal', 'low']
+// Node's timers hold at most this many ms; a deadline further off is a caller's mistake.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+// A fair-share key is an address or an account name, not a document: bounded so that a caller
+// passing user input through cannot make the pool keep megabytes per queued job.
+const MAX_KEY_LENGTH = 1024
 
 // A real Uint8Array (a Buffer is one), checked by its internal slot: `instanceof` also admits proxies
 // and objects that merely inherit Uint8Array.prototype, which the addon cannot read. Its length is
@@ -152,23 +160,63 @@ function createBcrypt(binding) {
     return signal
   }
 
-  // Queues `run(cancellation)` on the pool, tied to `signal`: an aborted signal rejects before
-  // queueing; an abort later drops the job (from the queue, or from its lane at the next step) and
-  // rejects at once with an AbortError whose cause is the signal's reason. The listener is added
-  // before the job is queued and removed before the call settles, so whatever the signal's own
-  // methods throw becomes this call's error: nothing is left running, nothing rejects unhandled.
-  function cancellable(signal, run) {
-    if (!signal) return async(() => run(undefined))
-    if (signal.aborted) throw new AbortError(signal.reason)
+  // How the pool schedules a call (`{ priority, key, timeout, deadline }`), checked, as the binding
+  // takes it: `{ class, key, timeoutMs }`, or undefined for the defaults. The pool (src/pool/)
+  // orders, bounds and refuses; this only checks and converts. With both a timeout and a
+  // deadline, the earlier one counts.
+  function scheduleOf(options) {
+    if (options === undefined) return undefined
+    const { priority, key, timeout, deadline } = options
+    if (priority === undefined && key === undefined && timeout === undefined && deadline === undefined) return undefined
+    let cls = 1
+    if (priority !== undefined) {
+      if (typeof priority !== 'string') throw error('NotPriority', typeof priority)
+      cls = PRIORITIES.indexOf(priority)
+      if (cls < 0) throw error('BadPriority')
+    }
+    if (key !== undefined && typeof key !== 'string') throw error('NotString', 'options.key')
+    if (key !== undefined && key.length > MAX_KEY_LENGTH) throw error('OutOfRange', 'options.key', RANGES.key)
+    const waits = []
+    if (timeout !== undefined) {
+      if (typeof timeout !== 'number') throw error('NotNumber', 'options.timeout')
+      if (!(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) throw error('OutOfRange', 'options.timeout', RANGES.timeout)
+      waits.push(timeout)
+    }
+    if (deadline !== undefined) {
+      const at = types.isDate(deadline) ? deadline.getTime() : deadline
+      if (typeof at !== 'number') throw error('NotNumber', 'options.deadline')
+      if (!Number.isFinite(at)) throw error('OutOfRange', 'options.deadline', RANGES.deadline)
+      // Past: zero, which the pool refuses at once. Beyond the timers' reach: the same refusal as a
+      // timeout that far off.
+      const ms = Math.max(0, at - Date.now())
+      if (ms > MAX_TIMEOUT_MS) throw error('OutOfRange', 'options.deadline', RANGES.deadline)
+      waits.push(ms)
+    }
+    return { class: cls, key, timeoutMs: waits.length ? Math.min(...waits) : undefined }
+  }
+
+  // Queues `run(cancellation, schedule)` on the pool, tied to `signal` and the schedule's
+  // deadline. An aborted signal rejects before queueing; an abort later drops the job (from the
+  // queue, or from its lane at the next step) and rejects at once with an AbortError whose cause is
+  // the signal's reason. The listener is added before the job is queued and removed before the
+  // call settles, so whatever the signal's own methods throw becomes this call's error: nothing is
+  // left running, nothing rejects unhandled. A deadline that passes while the job still waits drops
+  // it uncomputed and rejects at once (ERR_BCRYPT_DEADLINE); a job that started by then finishes.
+  function cancellable(signal, schedule, run) {
+    const timeoutMs = schedule?.timeoutMs
+    if (!signal && timeoutMs === undefined) return async(() => run(undefined, schedule))
+    if (signal?.aborted) throw new AbortError(signal.reason)
     const cancellation = new binding.Cancellation()
     let settle
+    let timer
     const result = new Promise((resolve, reject) => {
       let settled = false
       settle = (ok, outcome) => {
         if (settled) return
         settled = true
+        clearTimeout(timer)
         try {
-          signal.removeEventListener('abort', onAbort)
+          signal?.removeEventListener('abort', onAbort)
           ;(ok ? resolve : reject)(outcome())
         } catch (err) {
           reject(err)
@@ -180,17 +228,25 @@ function createBcrypt(binding) {
       settle(false, () => new AbortError(signal.reason))
     }
     try {
-      signal.addEventListener('abort', onAbort, { once: true })
+      signal?.addEventListener('abort', onAbort, { once: true })
     } catch (err) {
       result.catch(() => {}) // never handed out: the throw is the call's error
       throw err
     }
     let pending
     try {
-      pending = run(cancellation)
+      pending = run(cancellation, schedule)
     } catch (err) {
       settle(false, () => fromNative(err))
       return result
+    }
+    if (timeoutMs !== undefined) {
+      // The pool drops an expired job when a worker reaches it; this answers at the deadline
+      // itself. Unreferenced: a pending deadline keeps no process alive.
+      timer = setTimeout(() => {
+        if (cancellation.expire()) settle(false, () => error('Deadline', { waitMs: null }))
+      }, timeoutMs)
+      timer.unref?.()
     }
     pending.then(
       (value) => settle(true, () => value),
@@ -240,7 +296,8 @@ function createBcrypt(binding) {
     if (cb && typeof cb !== 'function') return promises.reject(error('CallbackNotFunction'))
     return deliver(cb, () => {
       const setting = hashSetting(data, salt, options)
-      return cancellable(signalOf(options), (c) => binding.hash(data, setting, c))
+      const opts = optionsOf(options)
+      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) => binding.hash(data, setting, c, s))
     })
   }
 
@@ -258,8 +315,37 @@ function createBcrypt(binding) {
     return deliver(cb, () => {
       if (data == null || hash == null) throw error('DataAndHashRequired')
       if (!isData(data) || typeof hash !== 'string') throw error('CompareArgTypes')
-      return cancellable(signalOf(optionsOf(options)), (c) => binding.compare(data, hash, c))
+      const opts = optionsOf(options)
+      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) => binding.compare(data, hash, c, s))
     })
+  }
+
+  /**
+   * A compare's work for an account that does not exist: the password hashed at `rounds` (default
+   * 10) under a fresh random salt, queued and scheduled as a compare, resolving `false`. Call it
+   * where the account lookup fails, so that "no such user" costs what "wrong password" costs.
+   */
+  function compareUnknown(data, optionsOrCb, maybeCb) {
+    if (typeof data === 'function') return callBackError(data, error('DataRequired'))
+    const [options, cb] = splitOptions(optionsOrCb, maybeCb)
+    if (cb && typeof cb !== 'function') return promises.reject(error('CallbackNotFunction'))
+    return deliver(cb, () => {
+      if (data == null) throw error('DataRequired')
+      if (!isData(data)) throw error('DataArgType')
+      const opts = optionsOf(options)
+      const cost = costOf(opts?.rounds)
+      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) =>
+        binding.compareUnknown(data, cost, randomBytes(16), c, s),
+      )
+    })
+  }
+
+  /** The same on the calling thread: the work of `compareSync` at `rounds`, answering `false`. */
+  function compareUnknownSync(data, rounds) {
+    if (data == null) throw error('DataRequired')
+    if (!isData(data)) throw error('DataArgType')
+    sync(() => binding.hashSync(data, makeSalt(rounds)))
+    return false
   }
 
   function getRounds(hash) {
@@ -334,26 +420,48 @@ function createBcrypt(binding) {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
       throw error('OutOfRange', 'threads', RANGES.threads)
     }
-    const unbounded = maxQueue === null || maxQueue === Infinity
-    if (maxQueue !== undefined && !unbounded && (!Number.isInteger(maxQueue) || maxQueue < 0 || maxQueue > 2 ** 32 - 1)) {
-      throw error('OutOfRange', 'maxQueue', RANGES.maxQueue)
-    }
+    const bounds = maxQueueOf(maxQueue)
     // The one refusal left (another size once the pool runs) comes before anything is applied.
     if (threads !== undefined) sync(() => binding.configureThreads(threads))
     if (lanes !== undefined) sync(() => binding.configureLanes(lanes === 'auto' ? null : lanes))
-    if (maxQueue !== undefined) binding.configureMaxQueue(unbounded ? null : maxQueue)
+    for (const [cls, bound] of bounds) binding.configureMaxQueue(cls, bound)
     if (compareFirst !== undefined) binding.configureCompareFirst(compareFirst)
     if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
   }
 
+  // `maxQueue` as [class, bound] pairs for the binding, every bound checked first: a number (or
+  // Infinity, or null for none) bounds each class alike; `{ high, normal, low }` bounds the classes
+  // it names.
+  function maxQueueOf(maxQueue) {
+    if (maxQueue === undefined) return []
+    const boundOf = (value, name) => {
+      if (value === null || value === Infinity) return null
+      if (!Number.isInteger(value) || value < 0 || value > 2 ** 32 - 1) throw error('OutOfRange', name, RANGES.maxQueue)
+      return value
+    }
+    if (maxQueue === null || typeof maxQueue !== 'object') {
+      const bound = boundOf(maxQueue, 'maxQueue')
+      return PRIORITIES.map((_, cls) => [cls, bound])
+    }
+    const unknown = Object.keys(maxQueue).find((name) => !PRIORITIES.includes(name))
+    if (unknown !== undefined) throw error('BadPriority')
+    return PRIORITIES.flatMap((name, cls) =>
+      maxQueue[name] === undefined ? [] : [[cls, boundOf(maxQueue[name], `maxQueue.${name}`)]],
+    )
+  }
+
   /**
-   * The pool's counters and the queue-wait and compute-time histograms, and the lanes: how many,
-   * chosen how, and what each count measured as a multiple of one lane's throughput.
+   * The pool's counters and the queue-wait and compute-time histograms, the same by scheduling
+   * class, and the lanes: how many, chosen how, and what each count measured as a multiple of one
+   * lane's throughput.
    */
   function stats() {
-    const { laneThroughput, ...s } = sync(() => binding.poolStats())
+    const { laneThroughput, classes, ...s } = sync(() => binding.poolStats())
     const laneSpeedup = laneThroughput && laneThroughput.map((t) => t / laneThroughput[0])
-    return { ...s, laneSpeedup, maxQueue: s.maxQueue ?? Infinity }
+    const byClass = Object.fromEntries(
+      PRIORITIES.map((name) => [name, { ...classes[name], maxQueue: classes[name].maxQueue ?? Infinity }]),
+    )
+    return { ...s, laneSpeedup, maxQueue: s.maxQueue ?? Infinity, classes: byClass }
   }
 
   const bcrypt = {
@@ -363,6 +471,8 @@ function createBcrypt(binding) {
     hash,
     compareSync,
     compare,
+    compareUnknown,
+    compareUnknownSync,
     getRounds,
     getSalt,
     truncates,

@@ -19,6 +19,9 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     threads: `a whole number from 1 to ${MAX_THREADS}`,
     lanes: `${lanes}, or "auto"`,
     maxQueue: 'a whole number from 0 to 2^32-1, or Infinity',
+    key: 'a string of at most 1024 characters',
+    timeout: 'a number of milliseconds from 0 to 2^31-1',
+    deadline: 'a time (Date.now() milliseconds, or a Date) less than 2^31-1 ms from now',
     targetMs: 'a positive number of milliseconds',
   }
   // What each environment variable the pool reads may hold.
@@ -32,7 +35,22 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
   const NATIVE = {
     InvalidSalt: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue'],
     InvalidHash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'invalid hash provided'],
-    QueueFull: [Error, 'ERR_BCRYPT_QUEUE_FULL', ({ maxQueue }) => `bcrypt-offload: ${maxQueue} jobs are already queued (maxQueue)`],
+    QueueFull: [
+      Error,
+      'ERR_BCRYPT_QUEUE_FULL',
+      ({ maxQueue, priority }) => `bcrypt-offload: ${maxQueue} jobs are already queued at priority "${priority}" (maxQueue)`,
+    ],
+    // waitMs null: the deadline passed while the job waited (the pool, or the facade's timer, said
+    // so); a number: refused up front, with the wait the pool foresaw (0: the deadline had passed).
+    Deadline: [
+      Error,
+      'ERR_BCRYPT_DEADLINE',
+      ({ waitMs }) => {
+        if (waitMs == null) return 'bcrypt-offload: the deadline passed before a lane was free; the job was dropped uncomputed'
+        if (waitMs === 0) return 'bcrypt-offload: the deadline had already passed; the job was not queued'
+        return `bcrypt-offload: the job cannot start before its deadline (about ${Math.ceil(waitMs)} ms of work is queued ahead of it)`
+      },
+    ],
     PoolStarted: [
       Error,
       'ERR_BCRYPT_POOL_STARTED',
@@ -56,6 +74,8 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     ],
     CompareSyncArgTypes: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'data must be a string or Buffer and hash must be a string'],
     CompareArgTypes: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'data and hash must be strings'],
+    DataRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data argument required'],
+    DataArgType: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'data must be a string or Buffer'],
     HashNotString: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'hash must be a string'],
     RoundsNotNumber: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'rounds must be a number'],
     BadMinor: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'minor must be either "a" or "b"'],
@@ -67,6 +87,10 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     NotPlainObject: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a plain object such as { signal }`],
     NotObject: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be an object`],
     NotBoolean: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a boolean`],
+    NotString: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a string`],
+    NotNumber: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a number`],
+    NotPriority: [TypeError, 'ERR_INVALID_ARG_TYPE', (type) => `options.priority must be a string, got ${type}`],
+    BadPriority: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'the priority must be "high", "normal" or "low"'],
     NotSignal: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'options.signal must be an AbortSignal'],
     PasswordTooLong: [
       RangeError,

@@ -24,35 +24,72 @@ function registerPoolMetrics(client, registry, stats) {
       stats().laneSpeedup?.forEach((speedup, i) => this.set({ lanes: String(i + 1) }, speedup))
     },
   })
+  gauge('bcrypt_pool_rate', 'Lane-steps per millisecond the pool sustains, as deadlines are judged (-1: not measured yet).', (s) => s.rate ?? -1)
   // Counters owned by the pool: exported as they are, not incremented here.
   for (const [name, key, help] of [
     ['bcrypt_pool_completed_total', 'completed', 'Jobs computed.'],
-    ['bcrypt_pool_rejected_total', 'rejected', 'Calls refused because the queue was full.'],
+    ['bcrypt_pool_rejected_total', 'rejected', 'Calls refused: a full queue, or a deadline that could not be met.'],
     ['bcrypt_pool_cancelled_total', 'cancelled', 'Jobs dropped because their signal aborted.'],
+    ['bcrypt_pool_expired_total', 'expired', 'Jobs dropped uncomputed because their deadline passed while they waited.'],
+    ['bcrypt_pool_lane_steps_total', 'laneSteps', 'Key-schedule steps computed, summed over lanes (a hash at cost c is 1 + 2^(c+1)).'],
   ]) {
     registerCounter(registry, name, help, () => [{ value: stats()[key], labels: {} }])
   }
+  registerHistogram(registry, 'bcrypt_pool_queue_wait_seconds', 'Time from the call to a lane.', () => [[{}, stats().queueWait]])
+  registerHistogram(registry, 'bcrypt_pool_compute_seconds', 'Time in a lane.', () => [[{}, stats().compute]])
+
+  // The same by scheduling class, labelled `priority`.
+  const byClass = (read) => () => Object.entries(stats().classes).map(([priority, c]) => [{ priority }, read(c)])
   for (const [name, key, help] of [
-    ['bcrypt_pool_queue_wait_seconds', 'queueWait', 'Time from the call to a lane.'],
-    ['bcrypt_pool_compute_seconds', 'compute', 'Time in a lane.'],
+    ['bcrypt_pool_class_queued', 'queued', 'Jobs of each priority waiting for a lane.'],
+    ['bcrypt_pool_class_running', 'running', 'Jobs of each priority in a lane.'],
   ]) {
-    registry.registerMetric({
+    new client.Gauge({
       name,
-      get: async () => {
-        const h = stats()[key]
-        let cumulative = 0
-        const values = h.counts.map((count, i) => {
-          cumulative += count
-          const le = i < h.bucketsMs.length ? h.bucketsMs[i] / 1000 : '+Inf'
-          return { metricName: `${name}_bucket`, labels: { le }, value: cumulative }
-        })
-        values.push({ metricName: `${name}_sum`, labels: {}, value: h.sumMs / 1000 })
-        values.push({ metricName: `${name}_count`, labels: {}, value: h.count })
-        return { name, help, type: 'histogram', values, aggregator: 'sum' }
+      help,
+      labelNames: ['priority'],
+      registers: [registry],
+      collect() {
+        for (const [labels, value] of byClass((c) => c[key])()) this.set(labels, value)
       },
-      reset() {},
     })
   }
+  for (const [name, key, help] of [
+    ['bcrypt_pool_class_completed_total', 'completed', 'Jobs of each priority computed.'],
+    ['bcrypt_pool_class_rejected_total', 'rejected', 'Calls of each priority refused: a full class, or a deadline that could not be met.'],
+    ['bcrypt_pool_class_expired_total', 'expired', 'Jobs of each priority dropped uncomputed at their deadline.'],
+  ]) {
+    registerCounter(registry, name, help, () => byClass((c) => c[key])().map(([labels, value]) => ({ value, labels })))
+  }
+  registerHistogram(
+    registry,
+    'bcrypt_pool_class_queue_wait_seconds',
+    'Time from the call to a lane, by priority.',
+    byClass((c) => c.queueWait),
+  )
+}
+
+// A histogram whose buckets someone else keeps: `read()` gives [labels, histogram] pairs, each
+// histogram as stats() has them (per-bucket counts in ms).
+function registerHistogram(registry, name, help, read) {
+  registry.registerMetric({
+    name,
+    get: async () => {
+      const values = []
+      for (const [labels, h] of read()) {
+        let cumulative = 0
+        h.counts.forEach((count, i) => {
+          cumulative += count
+          const le = i < h.bucketsMs.length ? h.bucketsMs[i] / 1000 : '+Inf'
+          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative })
+        })
+        values.push({ metricName: `${name}_sum`, labels, value: h.sumMs / 1000 })
+        values.push({ metricName: `${name}_count`, labels, value: h.count })
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' }
+    },
+    reset() {},
+  })
 }
 
 // A counter whose values someone else keeps (the pool's atomics, a worker's counts).

@@ -9,19 +9,22 @@
 
 use napi::bindgen_prelude::*;
 
-use crate::pool::PoolError;
+use crate::pool::{Class, PoolError, Refusal};
 
 /// Bumped whenever a kind, a fact or a function's contract changes, so that a facade and a binding
 /// from different builds refuse to work together rather than misreport.
-pub const API_VERSION: u32 = 1;
+pub const API_VERSION: u32 = 2;
 
 pub enum Failure {
   /// A salt that is not `$2x$NN$` and 22 characters of bcrypt's base64.
   InvalidSalt,
   /// A string with no cost where `getRounds` looks for one.
   InvalidHash,
-  /// `max_queue` jobs already wait for a lane.
-  QueueFull { max_queue: usize },
+  /// `max_queue` jobs of `class` already wait for a lane.
+  QueueFull { class: Class, max_queue: usize },
+  /// The job's deadline passed while it waited (`wait_ms` `None`), or it was refused because about
+  /// `wait_ms` of work was queued ahead of it.
+  Deadline { wait_ms: Option<f64> },
   /// `configure` asked for another size once the pool runs `running` threads.
   PoolStarted { running: usize },
   /// The OS refused a thread; `reason` is its own wording.
@@ -38,6 +41,7 @@ impl Failure {
       Failure::InvalidSalt => "InvalidSalt",
       Failure::InvalidHash => "InvalidHash",
       Failure::QueueFull { .. } => "QueueFull",
+      Failure::Deadline { .. } => "Deadline",
       Failure::PoolStarted { .. } => "PoolStarted",
       Failure::PoolSpawn { .. } => "PoolSpawn",
       Failure::BadEnv { .. } => "BadEnv",
@@ -50,7 +54,14 @@ impl Failure {
     let mut err = env.create_error(Error::from_reason(self.kind()))?;
     err.set_named_property("code", self.kind())?;
     match self {
-      Failure::QueueFull { max_queue } => err.set_named_property("maxQueue", *max_queue as f64)?,
+      Failure::QueueFull { class, max_queue } => {
+        err.set_named_property("priority", class_name(*class))?;
+        err.set_named_property("maxQueue", *max_queue as f64)?;
+      }
+      Failure::Deadline { wait_ms } => match wait_ms {
+        Some(ms) => err.set_named_property("waitMs", *ms)?,
+        None => err.set_named_property("waitMs", Null)?,
+      },
       Failure::PoolStarted { running } => err.set_named_property("running", *running as u32)?,
       Failure::PoolSpawn { reason } => err.set_named_property("reason", reason.as_str())?,
       Failure::BadEnv { variable, value } => {
@@ -73,6 +84,26 @@ impl Failure {
   /// Rejects a deferred with it (the closure runs on the JS thread, where the object can be made).
   pub fn reject<T>(self) -> impl FnOnce(Env) -> Result<T> {
     move |env| Err(Error::from(self.to_js(&env)?))
+  }
+}
+
+/// The name the facade gives a class (`lib/api.js`, `options.priority`).
+pub fn class_name(class: Class) -> &'static str {
+  match class {
+    Class::High => "high",
+    Class::Normal => "normal",
+    Class::Low => "low",
+  }
+}
+
+impl From<Refusal> for Failure {
+  fn from(refusal: Refusal) -> Failure {
+    match refusal {
+      Refusal::Full { class, max_queue } => Failure::QueueFull { class, max_queue },
+      Refusal::Late { wait } => Failure::Deadline {
+        wait_ms: Some(wait.as_secs_f64() * 1e3),
+      },
+    }
   }
 }
 

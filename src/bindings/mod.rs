@@ -17,7 +17,7 @@ mod stats;
 mod submit;
 
 use error::Failure;
-use submit::{on_own_thread, submit, Cancellation};
+use submit::{on_own_thread, submit, Cancellation, Schedule};
 
 type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
 
@@ -94,6 +94,11 @@ pub fn hash_sync(
   Ok(setting.hash_string(&hash_here(env, &input)?))
 }
 
+/// The pool's spec for a job scheduled as `schedule` says.
+fn spec_of(env: &Env, schedule: Option<&Schedule>, urgent: bool) -> Result<pool::Spec> {
+  Schedule::spec(schedule, urgent).map_err(|f| f.throw(env))
+}
+
 /// bcrypt of `password` under `salt`, computed on the pool.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
 pub fn hash<'env>(
@@ -101,12 +106,12 @@ pub fn hash<'env>(
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
   salt: String,
   cancel: Option<&Cancellation>,
+  schedule: Option<Schedule>,
 ) -> Result<Object<'env>> {
+  let spec = spec_of(env, schedule.as_ref(), false)?;
   let setting = parse_salt(env, &salt)?;
   let input = input_for(&setting, password);
-  submit(env, input, false, cancel, move |ctext| {
-    setting.hash_string(&ctext)
-  })
+  submit(env, input, spec, cancel, move |ctext| setting.hash_string(&ctext))
 }
 
 /// Whether `password` matches the stored `hash`, computed on the calling thread.
@@ -133,17 +138,46 @@ pub fn compare<'env>(
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
   hash: String,
   cancel: Option<&Cancellation>,
+  schedule: Option<Schedule>,
 ) -> Result<Object<'env>> {
+  // A user is waiting to log in: see `pool::Job::spec`.
+  let spec = spec_of(env, schedule.as_ref(), true)?;
   let Some(setting) = format::verify_setting(&hash) else {
     let (deferred, promise) = env.create_deferred::<bool, Box<dyn FnOnce(Env) -> Result<bool>>>()?;
     deferred.resolve(Box::new(|_| Ok(false)));
     return Ok(promise);
   };
   let input = input_for(&setting, password);
-  // A user is waiting to log in: see `pool::Job::urgent`.
-  submit(env, input, true, cancel, move |ctext| {
+  submit(env, input, spec, cancel, move |ctext| {
     format::verify_result(&setting, &hash, &ctext)
   })
+}
+
+/// A compare's work for an account that does not exist: `password` hashed at `cost` under the salt
+/// `seed` (16 random bytes), as a compare against a stored hash of that cost would, queued and
+/// scheduled as one; resolves `false`. So "no such user" costs what "wrong password" costs.
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn compare_unknown<'env>(
+  env: &'env Env,
+  #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
+  cost: u32,
+  seed: Uint8ArraySlice,
+  cancel: Option<&Cancellation>,
+  schedule: Option<Schedule>,
+) -> Result<Object<'env>> {
+  let spec = spec_of(env, schedule.as_ref(), true)?;
+  let salt: Option<[u8; 16]> = seed.as_ref().try_into().ok();
+  let (Some(salt), true) = (salt, (format::MIN_COST..=format::MAX_COST).contains(&cost)) else {
+    // The facade checks the cost, and draws 16 bytes.
+    return Err(Failure::Internal.throw(env));
+  };
+  let setting = Setting {
+    minor: Minor::B,
+    cost,
+    salt,
+  };
+  let input = input_for(&setting, password);
+  submit(env, input, spec, cancel, |_| false)
 }
 
 /// The cost recorded in a hash, read as `bcrypt` reads it.
@@ -201,8 +235,13 @@ pub fn configure_compare_first(on: bool) {
   pool::configure_compare_first(on);
 }
 
-/// Bounds how many calls may wait for a lane (`null`: no bound). Takes effect at once.
+/// Bounds how many calls of a class (`priority` 0 high, 1 normal, 2 low) may wait for a lane (`null`: no
+/// bound). Takes effect at once.
 #[napi(catch_unwind)]
-pub fn configure_max_queue(max_queue: Option<u32>) {
-  pool::configure_max_queue(max_queue.map(|n| n as usize));
+pub fn configure_max_queue(env: &Env, priority: u32, max_queue: Option<u32>) -> Result<()> {
+  let class = *pool::Class::ALL
+    .get(priority as usize)
+    .ok_or_else(|| Failure::Internal.throw(env))?;
+  pool::configure_max_queue(class, max_queue.map(|n| n as usize));
+  Ok(())
 }

@@ -27,6 +27,47 @@ impl From<pool::HistogramSnapshot> for DurationHistogram {
   }
 }
 
+/// One scheduling class's counters.
+#[napi(object)]
+pub struct ClassStats {
+  /// Its jobs waiting for a lane.
+  pub queued: u32,
+  /// Its jobs in a lane.
+  pub running: u32,
+  /// Its jobs settled from a lane.
+  pub completed: f64,
+  /// Its calls refused: the class's queue bound, or a deadline that could not be met.
+  pub rejected: f64,
+  /// Its jobs dropped uncomputed because their deadline passed while they waited.
+  pub expired: f64,
+  /// Its queue bound; `null` when there is none.
+  pub max_queue: Option<u32>,
+  /// Time from the call to a lane.
+  pub queue_wait: DurationHistogram,
+}
+
+impl From<pool::ClassStats> for ClassStats {
+  fn from(c: pool::ClassStats) -> Self {
+    ClassStats {
+      queued: c.queued as u32,
+      running: c.running as u32,
+      completed: c.completed as f64,
+      rejected: c.rejected as f64,
+      expired: c.expired as f64,
+      max_queue: c.max_queue.map(|n| n as u32),
+      queue_wait: c.wait.into(),
+    }
+  }
+}
+
+/// By class, as the facade names them.
+#[napi(object)]
+pub struct Classes {
+  pub high: ClassStats,
+  pub normal: ClassStats,
+  pub low: ClassStats,
+}
+
 /// What the pool is doing now.
 #[napi(object)]
 pub struct PoolStats {
@@ -52,8 +93,19 @@ pub struct PoolStats {
   pub rejected: f64,
   /// Jobs dropped because their signal aborted.
   pub cancelled: f64,
-  /// The queue's bound; `null` when there is none.
+  /// Jobs dropped uncomputed because their deadline passed while they waited.
+  pub expired: f64,
+  /// The normal class's queue bound (every call's class unless it asks for another); `null` when
+  /// there is none.
   pub max_queue: Option<u32>,
+  /// What the pool computes, in lane-steps per millisecond, as deadlines are judged; `null` until
+  /// measured.
+  pub rate: Option<f64>,
+  /// Key-schedule steps computed, summed over lanes: the work done. A hash at cost c is
+  /// 1 + 2^(c+1) of them, whoever asked for it.
+  pub lane_steps: f64,
+  /// The same counters by scheduling class.
+  pub classes: Classes,
   /// Time from the call to a lane.
   pub queue_wait: DurationHistogram,
   /// Time in a lane.
@@ -82,7 +134,18 @@ pub fn pool_stats(env: &Env) -> Result<PoolStats> {
     completed: s.completed as f64,
     rejected: s.rejected as f64,
     cancelled: s.cancelled as f64,
+    expired: s.expired as f64,
     max_queue: s.max_queue.map(|n| n as u32),
+    rate: s.rate,
+    lane_steps: s.lane_steps as f64,
+    classes: {
+      let [high, normal, low] = s.classes;
+      Classes {
+        high: high.into(),
+        normal: normal.into(),
+        low: low.into(),
+      }
+    },
     queue_wait: s.wait.into(),
     compute: s.compute.into(),
   })

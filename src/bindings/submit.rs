@@ -34,6 +34,51 @@ impl Cancellation {
   pub fn cancel(&self) {
     self.handle.cancel();
   }
+
+  /// Drops the job if it still waits for a lane (its deadline passed); a job already started runs
+  /// to its end. Whether it was dropped.
+  #[napi]
+  pub fn expire(&self) -> bool {
+    self.handle.expire()
+  }
+}
+
+/// How a job is scheduled, as the facade checked it (`lib/api.js`, `scheduleOf`).
+#[napi(object)]
+pub struct Schedule {
+  /// 0 high, 1 normal, 2 low.
+  pub class: u32,
+  /// The fair-share key; none shares one with every call that has none.
+  pub key: Option<String>,
+  /// Milliseconds from now by which it must have started.
+  pub timeout_ms: Option<f64>,
+}
+
+impl Schedule {
+  /// The pool's spec; `urgent` for a compare. A class or timeout the facade would not send is
+  /// `Internal`.
+  pub fn spec(schedule: Option<&Schedule>, urgent: bool) -> std::result::Result<pool::Spec, Failure> {
+    let Some(s) = schedule else {
+      return Ok(pool::Spec {
+        urgent,
+        ..Default::default()
+      });
+    };
+    let class = *pool::Class::ALL.get(s.class as usize).ok_or(Failure::Internal)?;
+    let deadline = match s.timeout_ms {
+      Some(ms) if ms.is_finite() && ms >= 0.0 => {
+        Some(std::time::Instant::now() + std::time::Duration::from_secs_f64(ms / 1e3))
+      }
+      Some(_) => return Err(Failure::Internal),
+      None => None,
+    };
+    Ok(pool::Spec {
+      class,
+      urgent,
+      key: s.key.as_deref().map(Into::into),
+      deadline,
+    })
+  }
 }
 
 /// This JS environment's (the main thread's or a worker's) one piece of instance data: a flag set
@@ -58,21 +103,18 @@ pub fn pool(env: &Env) -> Result<&'static pool::Pool> {
 }
 
 /// Queues one computation and returns its promise; `finish` turns the kernel's output into the
-/// value the promise resolves to, on the pool thread. A full queue throws before any promise
-/// exists, so that nothing is left to settle. `urgent`: see `pool::Job`.
+/// value the promise resolves to, on the pool thread. A refusal (a full class, a deadline that
+/// cannot be met) throws before any promise exists, so that nothing is left to settle.
 pub fn submit<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   input: kernel::Input,
-  urgent: bool,
+  spec: pool::Spec,
   cancel: Option<&Cancellation>,
   finish: impl FnOnce(Ciphertext) -> T + Send + 'static,
 ) -> Result<Object<'env>> {
-  let place = pool(env)?.reserve().map_err(|full| {
-    Failure::QueueFull {
-      max_queue: full.max_queue,
-    }
-    .throw(env)
-  })?;
+  let place = pool(env)?
+    .reserve(spec)
+    .map_err(|refusal| Failure::from(refusal).throw(env))?;
   let orphaned = Some(teardown_flag(env)?);
   let handle = cancel.map_or_else(Default::default, |c| c.handle.clone());
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
@@ -80,7 +122,6 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
     input,
     handle,
     orphaned,
-    urgent,
     done: Box::new(move |outcome| match outcome {
       Ok(ctext) => {
         let value = finish(ctext);
@@ -90,6 +131,8 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
       // observed by that wrapper.
       Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
       Err(pool::Failure::Panicked) => deferred.resolve(Box::new(Failure::Internal.reject())),
+      // The facade may have rejected already, from its own timer (see `Cancellation::expire`).
+      Err(pool::Failure::Expired) => deferred.resolve(Box::new(Failure::Deadline { wait_ms: None }.reject())),
     }),
   });
   Ok(promise)

@@ -7,7 +7,7 @@ use std::thread;
 use super::priority::lower_priority;
 use super::stats::Histogram;
 use super::tuning::{self, Throughput};
-use super::{Pool, PoolError, Priority, Stats};
+use super::{Class, Pool, PoolError, Priority, Stats};
 use crate::kernel::MAX_LANES;
 
 pub const MAX_THREADS: usize = 1024;
@@ -19,7 +19,7 @@ const PROVISIONAL_LANES: usize = 4;
 static POOL: OnceLock<Pool> = OnceLock::new();
 static SETTINGS: Mutex<Settings> = Mutex::new(Settings {
   threads: None,
-  max_queue: None,
+  max_queue: [None; 3],
   lanes: None,
   compare_first: true,
   lanes_source: LanesSource::Provisional,
@@ -44,7 +44,8 @@ pub enum LanesSource {
 /// What `configure` asked for, and what the tuner found.
 struct Settings {
   threads: Option<usize>,
-  max_queue: Option<usize>,
+  /// By class.
+  max_queue: [Option<usize>; 3],
   /// Pinned by `configure_lanes`.
   lanes: Option<usize>,
   compare_first: bool,
@@ -76,12 +77,12 @@ pub fn configure(threads: usize) -> Result<(), PoolError> {
   }
 }
 
-/// Bounds the global pool's queue, now if it runs, else from its start.
-pub fn configure_max_queue(max_queue: Option<usize>) {
+/// Bounds one class's share of the global pool's queue, now if it runs, else from its start.
+pub fn configure_max_queue(class: Class, max_queue: Option<usize>) {
   let mut settings = settings();
-  settings.max_queue = max_queue;
+  settings.max_queue[class.index()] = max_queue;
   if let Some(pool) = POOL.get() {
-    pool.set_max_queue(max_queue);
+    pool.set_max_queue(class, max_queue);
   }
 }
 
@@ -135,7 +136,9 @@ pub fn global() -> Result<&'static Pool, PoolError> {
   };
   let env_lanes = lanes_from_env()?;
   let pool = Pool::new(threads, PROVISIONAL_LANES, priority_from_env()?)?;
-  pool.set_max_queue(settings.max_queue);
+  for class in Class::ALL {
+    pool.set_max_queue(class, settings.max_queue[class.index()]);
+  }
   pool.set_compare_first(settings.compare_first);
   let pool = POOL.get_or_init(|| pool);
   match (settings.lanes, env_lanes) {
@@ -154,7 +157,9 @@ pub fn global() -> Result<&'static Pool, PoolError> {
 fn tune(pool: &'static Pool, settings: &mut Settings) {
   if let Some(throughput) = settings.throughput {
     settings.lanes_source = LanesSource::Measured;
-    pool.set_lanes(tuning::choose(&throughput));
+    let lanes = tuning::choose(&throughput);
+    pool.set_lanes(lanes);
+    pool.set_rate_hint(throughput[lanes - 1]);
     return;
   }
   if settings.tuner_started {
@@ -171,10 +176,16 @@ fn tune(pool: &'static Pool, settings: &mut Settings) {
     };
     let mut now = self::settings();
     now.throughput = Some(throughput);
-    if now.lanes_source == LanesSource::Provisional {
-      now.lanes_source = LanesSource::Measured;
-      pool.set_lanes(tuning::choose(&throughput));
-    }
+    let lanes = match now.lanes_source {
+      LanesSource::Provisional => {
+        now.lanes_source = LanesSource::Measured;
+        let lanes = tuning::choose(&throughput);
+        pool.set_lanes(lanes);
+        lanes
+      }
+      _ => pool.shared.lanes.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    pool.set_rate_hint(throughput[lanes - 1]);
   });
   // Should the OS refuse the thread, the provisional width stays, and says so in stats().
   settings.tuner_started = started.is_ok();
@@ -195,7 +206,12 @@ pub fn global_stats() -> Result<Stats, PoolError> {
         Some(n) => n,
         None => lanes_from_env()?.unwrap_or(PROVISIONAL_LANES),
       },
-      max_queue: settings.max_queue,
+      max_queue: settings.max_queue[Class::Normal.index()],
+      classes: Class::ALL.map(|c| super::ClassStats {
+        max_queue: settings.max_queue[c.index()],
+        wait: Histogram::new().snapshot(),
+        ..Default::default()
+      }),
       wait: Histogram::new().snapshot(),
       compute: Histogram::new().snapshot(),
       ..Stats::default()

@@ -6,8 +6,9 @@
 //! and admit a newly queued one between two key-schedule steps (~25 µs apart at one lane), so that a
 //! lone hash starts at once and a burst fills every lane.
 //!
-//! Here: a `Pool`, its `Reservation`s and what they share. `queue` holds waiting jobs and the
-//! `Handle` through which a caller cancels one; `worker` is the loop each thread runs (admission
+//! Here: a `Pool`, its `Reservation`s (admission: the class bounds and the deadlines) and what they
+//! share. `queue` holds waiting jobs in the scheduler's order (classes, compares first, keys in
+//! turn) and the `Handle` through which a caller cancels one; `rate` the pool's measured speed; `worker` is the loop each thread runs (admission
 //! between steps, panic isolation, settling); `stats` the counters and histograms; `priority` the
 //! OS scheduling class of the threads; `global` the one process-wide pool the bindings use, with its
 //! configuration from `configure` and the environment.
@@ -15,13 +16,14 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::kernel::{Ciphertext, Input, MAX_LANES};
 
 mod global;
 mod priority;
 mod queue;
+mod rate;
 mod stats;
 mod tuning;
 mod worker;
@@ -31,13 +33,14 @@ pub use global::{
   LanesSource, MAX_THREADS,
 };
 pub use priority::Priority;
-pub use queue::Handle;
-pub use stats::{HistogramSnapshot, Stats, BUCKETS_MS};
+pub use queue::{Class, Handle, Spec};
+pub use stats::{ClassStats, HistogramSnapshot, Stats, BUCKETS_MS};
 pub use tuning::Throughput;
 
 use priority::lower_priority;
 use queue::{Queue, Ticket, NEW, QUEUED};
-use stats::Histogram;
+use rate::Rate;
+use stats::{ClassCounters, Histogram};
 
 /// Why a job has no output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,8 @@ pub enum Failure {
   Panicked,
   /// Its cancellation flag was set before it finished; it was dropped from the queue or its lane.
   Cancelled,
+  /// Its deadline passed while it waited for a lane; it was dropped from the queue uncomputed.
+  Expired,
 }
 
 /// The kernel's output, or why there is none.
@@ -63,16 +68,16 @@ pub struct Job {
   /// Set when whoever would receive the outcome is gone for good (a torn-down JS environment):
   /// shared by many jobs, checked when the job leaves the queue and between steps.
   pub orphaned: Option<Arc<AtomicBool>>,
-  /// A caller is waiting on it now (a login's compare, not a registration's hash): while the pool
-  /// puts compares first (`Pool::set_compare_first`, the default), it is taken before every
-  /// job that is not.
-  pub urgent: bool,
 }
 
-/// `Pool::reserve` found `max_queue` jobs waiting.
-#[derive(Debug)]
-pub struct QueueFull {
-  pub max_queue: usize,
+/// Why `Pool::reserve` refused.
+#[derive(Debug, PartialEq)]
+pub enum Refusal {
+  /// `max_queue` jobs of `class` already wait.
+  Full { class: Class, max_queue: usize },
+  /// The job could not start before its deadline: about `wait` of work is queued ahead of it at the
+  /// pool's measured rate (zero for a deadline already past).
+  Late { wait: Duration },
 }
 
 /// Why the pool (or `configure`) refused. Messages are the bindings' business: this carries the
@@ -97,8 +102,8 @@ struct Shared {
   closing: AtomicBool,
   /// `queue.live()`, readable between steps without taking the lock.
   queued: AtomicUsize,
-  /// The most jobs that may wait beyond the free lanes; `usize::MAX` for no bound.
-  max_queue: AtomicUsize,
+  /// By class, the most jobs that may wait beyond the free lanes; `usize::MAX` for no bound.
+  max_queue: [AtomicUsize; 3],
   /// Worker threads.
   threads: usize,
   /// Hashes each thread interleaves at most; may change while the pool runs (`Pool::set_lanes`).
@@ -114,10 +119,15 @@ struct Shared {
   failed: AtomicU64,
   rejected: AtomicU64,
   cancelled: AtomicU64,
+  expired: AtomicU64,
   /// Time from submission to a lane.
   wait: Histogram,
   /// Time in a lane.
   compute: Histogram,
+  /// The same counts by class.
+  classes: [ClassCounters; 3],
+  /// Lane-steps per millisecond the pool sustains, for deadlines.
+  rate: Rate,
 }
 
 /// Dropping a pool cancels every job it holds (each settles `Cancelled`) and joins its threads,
@@ -131,19 +141,25 @@ pub struct Pool {
 /// A place in the queue, held while the caller builds its job. Dropping it unused gives it back.
 pub struct Reservation<'a> {
   shared: &'a Arc<Shared>,
+  /// How the job is scheduled: its class, key and deadline, and whether a caller is waiting on it
+  /// now (a login's compare, not a registration's hash: while the pool puts compares first,
+  /// `Pool::set_compare_first`, the default, it is taken before every job of its class that is
+  /// not).
+  spec: Spec,
   used: bool,
 }
 
 impl Reservation<'_> {
   pub fn submit(mut self, job: Job) {
     self.used = true;
+    let spec = std::mem::take(&mut self.spec);
     let now = Instant::now();
     let ticket = Ticket {
       input: Box::new(job.input),
       done: job.done,
       handle: job.handle,
       orphaned: job.orphaned,
-      urgent: job.urgent,
+      spec,
       queued_at: now,
       started_at: now,
     };
@@ -151,7 +167,7 @@ impl Reservation<'_> {
     // finds the queue to give its place back to.
     let _ = ticket.handle.shared.set(Arc::downgrade(self.shared));
     let mut queue = self.shared.lock();
-    queue.reserved -= 1;
+    queue.reserved[ticket.spec.class.index()] -= 1;
     if ticket
       .handle
       .state
@@ -164,7 +180,7 @@ impl Reservation<'_> {
       return;
     }
     queue.push(ticket);
-    self.shared.queued.store(queue.live(), Relaxed);
+    self.shared.publish(&queue);
     drop(queue);
     self.shared.wake.notify_one();
   }
@@ -173,7 +189,7 @@ impl Reservation<'_> {
 impl Drop for Reservation<'_> {
   fn drop(&mut self) {
     if !self.used {
-      self.shared.lock().reserved -= 1;
+      self.shared.lock().reserved[self.spec.class.index()] -= 1;
     }
   }
 }
@@ -200,7 +216,7 @@ impl Pool {
       closing: AtomicBool::new(false),
       wake: Condvar::new(),
       queued: AtomicUsize::new(0),
-      max_queue: AtomicUsize::new(usize::MAX),
+      max_queue: std::array::from_fn(|_| AtomicUsize::new(usize::MAX)),
       threads,
       lanes: AtomicUsize::new(lanes),
       compare_first: AtomicBool::new(true),
@@ -209,8 +225,11 @@ impl Pool {
       failed: AtomicU64::new(0),
       rejected: AtomicU64::new(0),
       cancelled: AtomicU64::new(0),
+      expired: AtomicU64::new(0),
       wait: Histogram::new(),
       compute: Histogram::new(),
+      classes: std::array::from_fn(|_| ClassCounters::new()),
+      rate: Rate::new(),
     });
     let mut pool = Pool {
       shared,
@@ -241,10 +260,19 @@ impl Pool {
     Ok(pool)
   }
 
-  /// Bounds the queue: once `max` jobs wait for a lane (beyond those that free lanes are about to
-  /// take), `reserve` refuses. `None` removes the bound.
-  pub fn set_max_queue(&self, max: Option<usize>) {
-    self.shared.max_queue.store(max.unwrap_or(usize::MAX), Relaxed);
+  /// Bounds `class`'s share of the queue: once `max` of its jobs wait for a lane (beyond those that
+  /// free lanes are about to take), `reserve` refuses its jobs. `None` removes the bound.
+  pub fn set_max_queue(&self, class: Class, max: Option<usize>) {
+    self.shared.max_queue[class.index()].store(max.unwrap_or(usize::MAX), Relaxed);
+  }
+
+  /// The pool's rate until it has measured its own: lane-steps per millisecond, as the tuner
+  /// measured them on one thread (see `rate`).
+  pub fn set_rate_hint(&self, lane_steps_per_ms: f64) {
+    self
+      .shared
+      .rate
+      .hint(lane_steps_per_ms * self.workers.len() as f64);
   }
 
   /// Sets how many hashes each thread interleaves at most, from the next admission on: a thread
@@ -262,7 +290,10 @@ impl Pool {
   pub fn stats(&self) -> Stats {
     let s = &self.shared;
     let compute = s.compute.snapshot();
-    let max_queue = s.max_queue.load(Relaxed);
+    let bound = |class: Class| {
+      let max = s.max_queue[class.index()].load(Relaxed);
+      (max != usize::MAX).then_some(max)
+    };
     Stats {
       threads: self.workers.len(),
       lanes_per_thread: s.lanes.load(Relaxed),
@@ -271,42 +302,71 @@ impl Pool {
       completed: compute.counts.iter().sum::<u64>() + s.failed.load(Relaxed),
       rejected: s.rejected.load(Relaxed),
       cancelled: s.cancelled.load(Relaxed),
-      max_queue: (max_queue != usize::MAX).then_some(max_queue),
+      expired: s.expired.load(Relaxed),
+      max_queue: bound(Class::Normal),
       wait: s.wait.snapshot(),
       compute,
       compare_first: s.compare_first.load(Relaxed),
+      classes: Class::ALL.map(|c| s.classes[c.index()].snapshot(bound(c))),
+      rate: s.rate.get(),
+      lane_steps: s.rate.steps(),
       ..Stats::default()
     }
   }
 
-  /// A place in the queue, or `QueueFull` at once when `max_queue` jobs already wait. Callers take
-  /// the place before creating anything (a promise, say) that a refusal would leave dangling.
-  pub fn reserve(&self) -> Result<Reservation<'_>, QueueFull> {
-    let mut queue = self.shared.lock();
-    let max_queue = self.shared.max_queue.load(Relaxed);
+  /// A place in the queue for a job of `spec`, or a refusal at once: when `max_queue`
+  /// jobs of its class already wait, or when the work queued ahead of it (`Queue::work_ahead`) at
+  /// the pool's measured rate would not let it start before its deadline. Callers take the place
+  /// before creating anything (a promise, say) that a refusal would leave dangling.
+  ///
+  /// Constant time whatever the queue holds: cancelled jobs already gave their places back (see
+  /// `Handle`), and the work ahead is kept as running sums.
+  pub fn reserve(&self, spec: Spec) -> Result<Reservation<'_>, Refusal> {
+    let s = &self.shared;
+    let class = spec.class;
+    let mut queue = s.lock();
     // Jobs that idle lanes will take as soon as their threads wake are not waiting for a lane.
-    let capacity = self.shared.threads * self.shared.lanes.load(Relaxed);
-    let free_lanes = capacity.saturating_sub(self.shared.running.load(Relaxed));
-    let limit = max_queue.saturating_add(free_lanes);
-    // Cancelled jobs already gave their places back (see `Handle`): a refusal costs the same
-    // whatever the queue holds.
-    if queue.live() + queue.reserved >= limit {
+    let capacity = s.threads * s.lanes.load(Relaxed);
+    let free_lanes = capacity.saturating_sub(s.running.load(Relaxed));
+    let max_queue = s.max_queue[class.index()].load(Relaxed);
+    let refusal =
+      if queue.live_in(class) + queue.reserved[class.index()] >= max_queue.saturating_add(free_lanes) {
+        Some(Refusal::Full { class, max_queue })
+      } else if let Some(deadline) = spec.deadline {
+        let waiting = queue.live() + queue.reserved.iter().sum::<usize>();
+        let wait = match s.rate.get() {
+          _ if waiting < free_lanes => Duration::ZERO,
+          // Not measured yet: nothing to refuse on but a deadline already past.
+          None => Duration::ZERO,
+          Some(rate) => {
+            let ahead = queue.work_ahead(&spec, s.compare_first.load(Relaxed));
+            Duration::from_secs_f64(ahead as f64 / rate / 1e3)
+          }
+        };
+        (Instant::now() + wait >= deadline).then_some(Refusal::Late { wait })
+      } else {
+        None
+      };
+    if let Some(refusal) = refusal {
       drop(queue);
-      self.shared.rejected.fetch_add(1, Relaxed);
-      return Err(QueueFull { max_queue });
+      s.rejected.fetch_add(1, Relaxed);
+      s.classes[class.index()].rejected.fetch_add(1, Relaxed);
+      return Err(refusal);
     }
-    queue.reserved += 1;
+    queue.reserved[class.index()] += 1;
     Ok(Reservation {
       shared: &self.shared,
+      spec,
       used: false,
     })
   }
 
-  /// Queues a job, whatever the bound: for callers with nothing to undo.
-  pub fn submit(&self, job: Job) {
-    self.shared.lock().reserved += 1;
+  /// Queues a job, whatever the bounds and its deadline: for callers with nothing to undo.
+  pub fn submit(&self, job: Job, spec: Spec) {
+    self.shared.lock().reserved[spec.class.index()] += 1;
     Reservation {
       shared: &self.shared,
+      spec,
       used: false,
     }
     .submit(job);
@@ -352,13 +412,15 @@ mod tests {
     for (i, s) in settings.iter().enumerate() {
       let tx = tx.clone();
       let password = format!("password {i}");
-      pool.submit(Job {
-        input: s.input(password.as_bytes()),
-        done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
-        handle: Arc::default(),
-        orphaned: None,
-        urgent: false,
-      });
+      pool.submit(
+        Job {
+          input: s.input(password.as_bytes()),
+          done: Box::new(move |out| tx.send((i, out.unwrap())).unwrap()),
+          handle: Arc::default(),
+          orphaned: None,
+        },
+        Spec::default(),
+      );
     }
     drop(tx);
     let mut seen = 0;
@@ -385,7 +447,6 @@ mod tests {
       done: Box::new(move |out| tx.send(out).unwrap()),
       handle,
       orphaned: None,
-      urgent: false,
     }
   }
 
@@ -396,12 +457,12 @@ mod tests {
     // A long job to cancel while it runs, then more than the lanes hold, the last one cancelled
     // while it still waits.
     let running = Arc::new(Handle::default());
-    pool.submit(job(20, running.clone(), tx.clone()));
+    pool.submit(job(20, running.clone(), tx.clone()), Spec::default());
     let waiting = Arc::new(Handle::default());
     for _ in 0..MAX_LANES {
-      pool.submit(job(4, Arc::default(), tx.clone()));
+      pool.submit(job(4, Arc::default(), tx.clone()), Spec::default());
     }
-    pool.submit(job(4, waiting.clone(), tx.clone()));
+    pool.submit(job(4, waiting.clone(), tx.clone()), Spec::default());
     waiting.cancel();
     std::thread::sleep(Duration::from_millis(50));
     running.cancel();
@@ -423,43 +484,52 @@ mod tests {
   #[test]
   fn the_queue_bound_does_not_count_jobs_that_free_lanes_will_take() {
     let pool = Pool::new(1, 3, Priority::Idle).unwrap();
-    pool.set_max_queue(Some(0));
+    pool.set_max_queue(Class::Normal, Some(0));
     let (tx, rx) = mpsc::channel();
     for _ in 0..3 {
       pool
-        .reserve()
+        .reserve(Spec::default())
         .expect("a lane is free")
         .submit(job(4, Arc::default(), tx.clone()));
     }
-    assert!(pool.reserve().is_err(), "every lane is taken and no job may wait");
+    assert!(
+      pool.reserve(Spec::default()).is_err(),
+      "every lane is taken and no job may wait"
+    );
     assert_eq!(rx.iter().take(3).filter(|o| o.is_ok()).count(), 3);
   }
 
   #[test]
   fn the_queue_bound_refuses_at_once_and_counts_reservations() {
     let pool = Pool::new(1, 1, Priority::Idle).unwrap();
-    pool.set_max_queue(Some(2));
+    pool.set_max_queue(Class::Normal, Some(2));
     let (tx, rx) = mpsc::channel();
-    pool.submit(job(14, Arc::default(), tx.clone())); // occupies the only lane for a while
+    pool.submit(job(14, Arc::default(), tx.clone()), Spec::default()); // occupies the only lane for a while
     std::thread::sleep(Duration::from_millis(20));
-    let first = pool.reserve().unwrap();
-    let second = pool.reserve().unwrap();
-    assert!(pool.reserve().is_err(), "two places are promised");
+    let first = pool.reserve(Spec::default()).unwrap();
+    let second = pool.reserve(Spec::default()).unwrap();
+    assert!(pool.reserve(Spec::default()).is_err(), "two places are promised");
     drop(second);
-    let third = pool.reserve().unwrap();
+    let third = pool.reserve(Spec::default()).unwrap();
     first.submit(job(4, Arc::default(), tx.clone()));
     third.submit(job(4, Arc::default(), tx.clone()));
-    assert!(pool.reserve().is_err(), "two jobs wait");
+    assert!(pool.reserve(Spec::default()).is_err(), "two jobs wait");
     assert_eq!(pool.stats().rejected, 2);
     // A cancelled job gives its place back when the queue is full.
     let handle = Arc::new(Handle::default());
-    pool.set_max_queue(Some(3));
-    pool.reserve().unwrap().submit(job(4, handle.clone(), tx.clone()));
-    assert!(pool.reserve().is_err());
+    pool.set_max_queue(Class::Normal, Some(3));
+    pool
+      .reserve(Spec::default())
+      .unwrap()
+      .submit(job(4, handle.clone(), tx.clone()));
+    assert!(pool.reserve(Spec::default()).is_err());
     handle.cancel();
-    drop(pool.reserve().unwrap());
-    pool.set_max_queue(None);
-    pool.reserve().unwrap().submit(job(4, Arc::default(), tx));
+    drop(pool.reserve(Spec::default()).unwrap());
+    pool.set_max_queue(Class::Normal, None);
+    pool
+      .reserve(Spec::default())
+      .unwrap()
+      .submit(job(4, Arc::default(), tx));
     let outcomes: Vec<Outcome> = rx.iter().take(5).collect();
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
     assert_eq!(
@@ -477,15 +547,15 @@ mod tests {
     let pool = Pool::new(1, 1, Priority::Normal).unwrap();
     let (tx, rx) = mpsc::channel();
     let blocker = Arc::new(Handle::default());
-    pool.submit(job(31, blocker.clone(), tx.clone()));
+    pool.submit(job(31, blocker.clone(), tx.clone()), Spec::default());
     while pool.stats().running == 0 {
       thread::yield_now();
     }
     let handles: Vec<Arc<Handle>> = (0..waiting).map(|_| Arc::new(Handle::default())).collect();
     for h in &handles {
-      pool.submit(job(4, h.clone(), tx.clone()));
+      pool.submit(job(4, h.clone(), tx.clone()), Spec::default());
     }
-    pool.set_max_queue(Some(max_queue));
+    pool.set_max_queue(Class::Normal, Some(max_queue));
     (pool, blocker, handles, rx)
   }
 
@@ -500,7 +570,7 @@ mod tests {
         .map(|_| {
           let t = Instant::now();
           for _ in 0..2_000 {
-            assert!(pool.reserve().is_err());
+            assert!(pool.reserve(Spec::default()).is_err());
           }
           t.elapsed()
         })
@@ -521,10 +591,10 @@ mod tests {
   #[test]
   fn a_cancelled_job_frees_its_place_at_once_and_dead_jobs_are_compacted() {
     let (pool, blocker, handles, rx) = blocked_pool(1_000, 1_000);
-    assert!(pool.reserve().is_err());
+    assert!(pool.reserve(Spec::default()).is_err());
     handles[500].cancel();
     handles[500].cancel(); // idempotent: one place, not two
-    drop(pool.reserve().expect("the cancelled job's place"));
+    drop(pool.reserve(Spec::default()).expect("the cancelled job's place"));
     assert_eq!(pool.stats().queued, 999);
     // Cancelling most of the queue shrinks it without waiting for a worker to reach the dead: what
     // stays is the 100 live jobs and fewer dead ones than set off a compaction.
@@ -579,11 +649,16 @@ mod tests {
       let (tx, rx) = mpsc::channel();
       for (i, urgent) in [false, false, false, true, false].into_iter().enumerate() {
         let tx = tx.clone();
-        pool.submit(Job {
-          urgent,
-          done: Box::new(move |_| tx.send(i).unwrap()),
-          ..job(4, Arc::default(), mpsc::channel().0)
-        });
+        pool.submit(
+          Job {
+            done: Box::new(move |_| tx.send(i).unwrap()),
+            ..job(4, Arc::default(), mpsc::channel().0)
+          },
+          Spec {
+            urgent,
+            ..Spec::default()
+          },
+        );
       }
       blocker.cancel();
       let order: Vec<usize> = rx.iter().take(5).collect();
@@ -594,6 +669,179 @@ mod tests {
     }
   }
 
+  /// Queues jobs of `specs` behind a blocked one-lane pool, releases it, and returns the order in
+  /// which they settled (indices into `specs`) with each outcome.
+  fn run_in_order(specs: Vec<Spec>) -> Vec<(usize, Outcome)> {
+    let (pool, blocker, _, _) = blocked_pool(usize::MAX, 0);
+    let (tx, rx) = mpsc::channel();
+    let n = specs.len();
+    for (i, spec) in specs.into_iter().enumerate() {
+      let tx = tx.clone();
+      pool.submit(
+        Job {
+          done: Box::new(move |out| tx.send((i, out)).unwrap()),
+          ..job(4, Arc::default(), mpsc::channel().0)
+        },
+        spec,
+      );
+    }
+    blocker.cancel();
+    rx.iter().take(n).collect()
+  }
+
+  fn order(specs: Vec<Spec>) -> Vec<usize> {
+    run_in_order(specs).into_iter().map(|(i, _)| i).collect()
+  }
+
+  fn spec(class: Class, urgent: bool, key: Option<&str>) -> Spec {
+    Spec {
+      class,
+      urgent,
+      key: key.map(Into::into),
+      deadline: None,
+    }
+  }
+
+  #[test]
+  fn a_higher_class_always_starts_first_and_compares_first_holds_inside_a_class() {
+    use Class::*;
+    let specs = vec![
+      spec(Low, true, None),
+      spec(Normal, false, None),
+      spec(Normal, true, None),
+      spec(High, false, None),
+      spec(Low, false, None),
+      spec(High, true, None),
+      spec(Normal, true, None),
+    ];
+    assert_eq!(order(specs), [5, 3, 2, 6, 1, 0, 4]);
+  }
+
+  #[test]
+  fn keys_take_turns_inside_a_class_so_one_backlog_starves_no_one() {
+    // Six jobs of one key, then one each of two others and one with no key: the others start
+    // after at most one of the backlog's jobs each, not after all six.
+    let mut specs: Vec<Spec> = (0..6)
+      .map(|_| spec(Class::Normal, true, Some("attacker")))
+      .collect();
+    specs.push(spec(Class::Normal, true, Some("alice")));
+    specs.push(spec(Class::Normal, true, Some("bob")));
+    specs.push(spec(Class::Normal, true, None));
+    assert_eq!(order(specs), [0, 6, 7, 8, 1, 2, 3, 4, 5]);
+  }
+
+  #[test]
+  fn a_job_still_queued_at_its_deadline_is_dropped_uncomputed() {
+    let (pool, blocker, _, blocked) = blocked_pool(usize::MAX, 0);
+    let (tx, rx) = mpsc::channel();
+    let late = Spec {
+      deadline: Some(Instant::now()),
+      ..Spec::default()
+    };
+    pool.submit(job(4, Arc::default(), tx.clone()), late);
+    let on_time = Spec {
+      deadline: Some(Instant::now() + Duration::from_secs(3600)),
+      ..Spec::default()
+    };
+    pool.submit(job(4, Arc::default(), tx.clone()), on_time);
+    blocker.cancel();
+    assert_eq!(blocked.recv().unwrap(), Err(Failure::Cancelled));
+    let outcomes: Vec<Outcome> = rx.iter().take(2).collect();
+    assert_eq!(outcomes[0], Err(Failure::Expired));
+    assert!(outcomes[1].is_ok());
+    let stats = pool.stats();
+    assert_eq!((stats.expired, stats.classes[1].expired), (1, 1));
+    // The blocker was cancelled mid-computation; only the job on time was computed.
+    assert_eq!(stats.compute.counts.iter().sum::<u64>(), 1);
+  }
+
+  #[test]
+  fn expire_drops_a_queued_job_and_leaves_a_running_one_alone() {
+    let (pool, blocker, handles, rx) = blocked_pool(usize::MAX, 1);
+    assert!(!blocker.expire(), "the running job keeps running");
+    assert!(handles[0].expire(), "the queued one is dropped");
+    assert!(!handles[0].expire(), "once");
+    assert_eq!(pool.stats().queued, 0);
+    // The dropped job settles when the worker, free again, skips it.
+    blocker.cancel();
+    let outcomes: Vec<Outcome> = rx.iter().take(2).collect();
+    assert_eq!(outcomes, [Err(Failure::Cancelled), Err(Failure::Expired)]);
+    assert_eq!((pool.stats().expired, pool.stats().cancelled), (1, 1));
+  }
+
+  #[test]
+  fn a_job_that_cannot_start_in_time_is_refused_at_once() {
+    let (pool, blocker, _, _) = blocked_pool(usize::MAX, 0);
+    // 1,000 lane-steps per ms; ten cost-10 jobs ahead are 20,490 steps: about 20 ms.
+    pool.shared.rate.hint(1_000.0);
+    for _ in 0..10 {
+      pool.submit(job(10, Arc::default(), mpsc::channel().0), Spec::default());
+    }
+    let within = |ms: u64| Spec {
+      deadline: Some(Instant::now() + Duration::from_millis(ms)),
+      ..Spec::default()
+    };
+    match pool.reserve(within(5)) {
+      Err(Refusal::Late { wait }) => assert_eq!(wait.as_micros(), 20_490),
+      other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert!(pool.reserve(within(60_000)).is_ok());
+    // A higher class has nothing ahead of it.
+    let high = Spec {
+      class: Class::High,
+      ..within(5)
+    };
+    assert!(pool.reserve(high.clone()).is_ok());
+    let stats = pool.stats();
+    assert_eq!((stats.rejected, stats.classes[1].rejected), (1, 1));
+    blocker.cancel();
+  }
+
+  #[test]
+  fn each_class_has_its_own_bound() {
+    let (pool, blocker, _, _) = blocked_pool(usize::MAX, 0);
+    pool.set_max_queue(Class::Normal, Some(1));
+    pool.set_max_queue(Class::High, Some(2));
+    let normal = Spec::default();
+    let high = spec(Class::High, true, None);
+    pool
+      .reserve(normal.clone())
+      .unwrap()
+      .submit(job(4, Arc::default(), mpsc::channel().0));
+    assert_eq!(
+      pool.reserve(normal.clone()).err(),
+      Some(Refusal::Full {
+        class: Class::Normal,
+        max_queue: 1
+      })
+    );
+    for _ in 0..2 {
+      pool
+        .reserve(high.clone())
+        .unwrap()
+        .submit(job(4, Arc::default(), mpsc::channel().0));
+    }
+    assert!(pool.reserve(high.clone()).is_err());
+    assert!(
+      pool.reserve(spec(Class::Low, false, None)).is_ok(),
+      "low is unbounded"
+    );
+    let stats = pool.stats();
+    assert_eq!(
+      stats
+        .classes
+        .each_ref()
+        .map(|c| (c.queued, c.rejected, c.max_queue)),
+      [(2, 1, Some(2)), (1, 1, Some(1)), (0, 0, None)]
+    );
+    assert_eq!(
+      stats.max_queue,
+      Some(1),
+      "the top-level bound is the normal class's"
+    );
+    blocker.cancel();
+  }
+
   #[test]
   fn a_thread_takes_no_more_jobs_than_its_lanes_allow_now() {
     let pool = Pool::new(1, MAX_LANES, Priority::Normal).unwrap();
@@ -601,7 +849,7 @@ mod tests {
     let handles: Vec<Arc<Handle>> = (0..4).map(|_| Arc::new(Handle::default())).collect();
     let (tx, rx) = mpsc::channel();
     for h in &handles {
-      pool.submit(job(31, h.clone(), tx.clone()));
+      pool.submit(job(31, h.clone(), tx.clone()), Spec::default());
     }
     while pool.stats().running < 2 {
       thread::yield_now();
@@ -630,14 +878,17 @@ mod tests {
   fn pool_thread_policy(priority: Priority) -> libc::c_long {
     let pool = Pool::new(1, 1, priority).unwrap();
     let (tx, rx) = mpsc::channel();
-    pool.submit(Job {
-      // SAFETY: sched_getscheduler on the calling thread (pid 0) takes no pointer.
-      done: Box::new(move |_| {
-        tx.send(unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) })
-          .unwrap()
-      }),
-      ..job(4, Arc::default(), mpsc::channel().0)
-    });
+    pool.submit(
+      Job {
+        // SAFETY: sched_getscheduler on the calling thread (pid 0) takes no pointer.
+        done: Box::new(move |_| {
+          tx.send(unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0) })
+            .unwrap()
+        }),
+        ..job(4, Arc::default(), mpsc::channel().0)
+      },
+      Spec::default(),
+    );
     rx.recv().unwrap()
   }
 
@@ -671,13 +922,15 @@ mod tests {
     let (tx, rx) = mpsc::channel();
     for (i, password) in passwords.iter().enumerate() {
       let tx = tx.clone();
-      pool.submit(Job {
-        input: setting.input(password),
-        done: Box::new(move |out| tx.send((i, out)).unwrap()),
-        handle: Arc::default(),
-        orphaned: None,
-        urgent: false,
-      });
+      pool.submit(
+        Job {
+          input: setting.input(password),
+          done: Box::new(move |out| tx.send((i, out)).unwrap()),
+          handle: Arc::default(),
+          orphaned: None,
+        },
+        Spec::default(),
+      );
     }
     drop(tx);
     let mut seen = 0;

@@ -1,6 +1,6 @@
 //! The pool's counters and histograms, read from atomics without a lock.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use super::global::LanesSource;
@@ -50,6 +50,57 @@ impl Histogram {
   }
 }
 
+/// One class's counters (see `queue::Class`).
+pub(super) struct ClassCounters {
+  pub(super) queued: AtomicUsize,
+  pub(super) running: AtomicUsize,
+  pub(super) completed: AtomicU64,
+  pub(super) rejected: AtomicU64,
+  pub(super) expired: AtomicU64,
+  pub(super) wait: Histogram,
+}
+
+impl ClassCounters {
+  pub(super) fn new() -> ClassCounters {
+    ClassCounters {
+      queued: AtomicUsize::new(0),
+      running: AtomicUsize::new(0),
+      completed: AtomicU64::new(0),
+      rejected: AtomicU64::new(0),
+      expired: AtomicU64::new(0),
+      wait: Histogram::new(),
+    }
+  }
+
+  pub(super) fn snapshot(&self, max_queue: Option<usize>) -> ClassStats {
+    ClassStats {
+      queued: self.queued.load(Relaxed),
+      running: self.running.load(Relaxed),
+      completed: self.completed.load(Relaxed),
+      rejected: self.rejected.load(Relaxed),
+      expired: self.expired.load(Relaxed),
+      max_queue,
+      wait: self.wait.snapshot(),
+    }
+  }
+}
+
+/// A snapshot of one class's counters.
+#[derive(Clone, Debug, Default)]
+pub struct ClassStats {
+  pub queued: usize,
+  pub running: usize,
+  /// Jobs settled from a lane: computed, or failed by a panic.
+  pub completed: u64,
+  /// Calls refused: the class's bound was reached, or the job could not start in time.
+  pub rejected: u64,
+  /// Jobs dropped uncomputed because their deadline passed while they waited.
+  pub expired: u64,
+  pub max_queue: Option<usize>,
+  /// Time from submission to a lane.
+  pub wait: HistogramSnapshot,
+}
+
 /// A snapshot of the pool's counters; reading it takes no lock.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -60,11 +111,19 @@ pub struct Stats {
   pub completed: u64,
   pub rejected: u64,
   pub cancelled: u64,
+  pub expired: u64,
+  /// The normal class's bound: the one every job has unless it asks for another class.
   pub max_queue: Option<usize>,
   pub wait: HistogramSnapshot,
   pub compute: HistogramSnapshot,
   /// Whether compares go before hashes.
   pub compare_first: bool,
+  /// By class: high, normal, low.
+  pub classes: [ClassStats; 3],
+  /// What the pool computes, lane-steps per millisecond (see `rate`).
+  pub rate: Option<f64>,
+  /// Key-schedule steps computed, summed over lanes: the pool's work done.
+  pub lane_steps: u64,
   /// The process-wide pool's (`global_stats`): where `lanes_per_thread` comes from, and what the
   /// tuner measured, lane-steps per ms for 1..=MAX_LANES lanes.
   pub lanes_source: LanesSource,

@@ -5,14 +5,24 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{MutexGuard, PoisonError};
 use std::time::Instant;
 
-use super::queue::{Queue, Ticket, QUEUED, TAKEN};
-use super::{Failure, Outcome, Shared};
+use super::queue::{Queue, Ticket, EXPIRED, QUEUED, TAKEN};
+use super::{Class, Failure, Outcome, Shared};
 use crate::kernel::{self, Lane, MAX_LANES};
 
 impl Shared {
   pub(super) fn lock(&self) -> MutexGuard<'_, Queue> {
     // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
     self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+  }
+
+  /// Makes the queue's live counts readable without the lock.
+  pub(super) fn publish(&self, queue: &Queue) {
+    self.queued.store(queue.live(), Relaxed);
+    for class in Class::ALL {
+      self.classes[class.index()]
+        .queued
+        .store(queue.live_in(class), Relaxed);
+    }
   }
 
   pub(super) fn work(&self) {
@@ -51,6 +61,9 @@ impl Shared {
           continue;
         };
         self.wait.record(now - ticket.queued_at);
+        self.classes[ticket.spec.class.index()]
+          .wait
+          .record(now - ticket.queued_at);
         ticket.started_at = now;
         lanes.push(lane);
         tickets.push(ticket);
@@ -64,6 +77,7 @@ impl Shared {
         tickets.drain(..).for_each(|t| self.isolate(t));
         continue;
       }
+      self.rate.record(lanes.len(), self.queued.load(Relaxed) > 0);
 
       let mut i = 0;
       while i < lanes.len() {
@@ -103,11 +117,17 @@ impl Shared {
   /// `running` last: whoever sees a job's answer, or sees nothing running and nothing queued, also
   /// sees every count that goes with it.
   fn settle_taken(&self, ticket: Ticket, outcome: Outcome) {
+    let class = &self.classes[ticket.spec.class.index()];
     match outcome {
       Ok(_) => self.compute.record(ticket.started_at.elapsed()),
       Err(Failure::Panicked) => _ = self.failed.fetch_add(1, Relaxed),
-      Err(Failure::Cancelled) => _ = self.cancelled.fetch_add(1, Relaxed),
+      // A taken job never expires: its deadline is for starting.
+      Err(Failure::Cancelled | Failure::Expired) => _ = self.cancelled.fetch_add(1, Relaxed),
     }
+    if matches!(outcome, Ok(_) | Err(Failure::Panicked)) {
+      class.completed.fetch_add(1, Relaxed);
+    }
+    class.running.fetch_sub(1, Relaxed);
     self.running.fetch_sub(1, Relaxed);
     self.deliver(ticket, outcome);
   }
@@ -148,29 +168,37 @@ impl Shared {
   }
 
   /// Takes up to `n` live jobs from the front of the queue, and the dead ones before them (to be
-  /// settled once the lock is released). Jobs count as running from here, under the lock, so that
-  /// none is ever out of both counts (which `reserve`'s free lanes and anyone waiting for the pool
-  /// to drain rely on).
+  /// settled once the lock is released): those cancelled, and those whose deadline has passed,
+  /// which are never computed. Jobs count as running from here, under the lock, so that none is
+  /// ever out of both counts (which `reserve`'s free lanes and anyone waiting for the pool to drain
+  /// rely on).
   fn pop(&self, queue: &mut Queue, n: usize) -> (Vec<Ticket>, Vec<Ticket>) {
     let (mut jobs, mut dead) = (Vec::with_capacity(n), Vec::new());
+    let now = Instant::now();
     while jobs.len() < n {
       let Some(ticket) = queue.pop_front(self.compare_first.load(Relaxed)) else {
         break;
       };
-      if ticket
-        .handle
-        .state
-        .compare_exchange(QUEUED, TAKEN, Relaxed, Relaxed)
-        .is_ok()
-      {
-        jobs.push(ticket);
-      } else {
-        queue.dead -= 1;
-        dead.push(ticket);
+      let to = match ticket.spec.deadline {
+        Some(deadline) if deadline <= now => EXPIRED,
+        _ => TAKEN,
+      };
+      match ticket.handle.state.compare_exchange(QUEUED, to, Relaxed, Relaxed) {
+        Ok(_) if to == TAKEN => {
+          self.classes[ticket.spec.class.index()]
+            .running
+            .fetch_add(1, Relaxed);
+          jobs.push(ticket);
+        }
+        Ok(_) => dead.push(ticket),
+        Err(_) => {
+          queue.popped_dead(&ticket);
+          dead.push(ticket);
+        }
       }
     }
     self.running.fetch_add(jobs.len(), Relaxed);
-    self.queued.store(queue.live(), Relaxed);
+    self.publish(queue);
     (jobs, dead)
   }
 
@@ -183,10 +211,22 @@ impl Shared {
     dead.into_iter().for_each(|t| self.settle_dead(t));
   }
 
-  /// Settles a job cancelled while it was queued.
+  /// Settles a job dropped while it was queued: cancelled, or expired.
   pub(super) fn settle_dead(&self, ticket: Ticket) {
-    self.cancelled.fetch_add(1, Relaxed);
-    self.deliver(ticket, Err(Failure::Cancelled));
+    let failure = match ticket.handle.state.load(Relaxed) {
+      EXPIRED => {
+        self.classes[ticket.spec.class.index()]
+          .expired
+          .fetch_add(1, Relaxed);
+        self.expired.fetch_add(1, Relaxed);
+        Failure::Expired
+      }
+      _ => {
+        self.cancelled.fetch_add(1, Relaxed);
+        Failure::Cancelled
+      }
+    };
+    self.deliver(ticket, Err(failure));
   }
 
   /// A panic in a completion must not take the pool thread (and every lane on it) down with it.
