@@ -121,7 +121,9 @@ test('needsRehash', () => {
 })
 
 test('calibrate picks a cost in range, larger for larger targets', async () => {
-  const small = bcrypt.calibrateSync(1)
+  // Both ends clamped: a nanosecond is far below a cost-4 hash, and 1e9 ms (11 days) above a cost-31
+  // one (a day here). A 1 ms target is no end: it gave cost 5 where a cost-4 hash takes 0.7 ms.
+  const small = bcrypt.calibrateSync(1e-6)
   const large = await bcrypt.calibrate(1e9)
   assert.equal(small, 4)
   assert.equal(large, 31)
