@@ -36,4 +36,13 @@ async function occupyAllLanes(bcrypt) {
   }
 }
 
-module.exports = { SLOW, until, settledLanes, occupyAllLanes }
+// How much each of the pool's running totals grew from one stats() to a later one: jobs completed
+// (computed or failed), timed in a lane (compute), timed waiting for one (queueWait), cancelled and
+// refused.
+function growth(before, after) {
+  const totals = (s) => ({ completed: s.completed, computed: s.compute.count, waited: s.queueWait.count, cancelled: s.cancelled, rejected: s.rejected })
+  const [from, to] = [totals(before), totals(after)]
+  return Object.fromEntries(Object.keys(to).map((key) => [key, to[key] - from[key]]))
+}
+
+module.exports = { SLOW, until, settledLanes, occupyAllLanes, growth }

@@ -4,7 +4,11 @@
 // directory of its own under a temp dir (never the system service). Started, stopped, frozen
 // (SIGSTOP), killed and restarted by the tests themselves. No timing thresholds: waits poll until
 // their condition holds, and a broken server makes the test runner's timeout fail the test.
+// Below them, the tier on such a server: a client with in-process workers or worker processes (the
+// CLI), and what every queue test file sets up.
 
+const assert = require('node:assert/strict')
+const { randomBytes } = require('node:crypto')
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const net = require('node:net')
@@ -12,6 +16,8 @@ const tls = require('node:tls')
 const os = require('node:os')
 const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
+
+const { connect, startWorker, newKey } = require('../queue.js')
 
 const haveRedis = () => spawnSync('redis-server', ['--version']).status === 0
 
@@ -109,14 +115,14 @@ function selfSigned(dir) {
  * A redis-server of the test's own. `args`: extra server arguments (`['--appendonly', 'yes']`);
  * `password`: requirepass; `tls`: serve TLS only (a self-signed certificate; `server.ca` trusts it).
  * Its directory survives `kill()`, so `start()` again restarts it on the same port over the same
- * data.
+ * data. `server`: the object to make it of (one handed out before the server starts).
  */
-async function startRedis({ args = [], password, tls: useTls = false } = {}) {
+async function startRedis({ args = [], password, tls: useTls = false } = {}, server = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bcrypt-offload-redis-'))
   const port = await freePort()
   const cert = useTls ? selfSigned(dir) : undefined
   const auth = password ? `:${encodeURIComponent(password)}@` : ''
-  const server = {
+  Object.assign(server, {
     port,
     dir,
     password,
@@ -167,8 +173,135 @@ async function startRedis({ args = [], password, tls: useTls = false } = {}) {
       await server.kill()
       fs.rmSync(dir, { recursive: true, force: true })
     },
-  }
+  })
   return server.start()
 }
 
-module.exports = { haveRedis, startRedis, until, sleep }
+// --- The tier ---
+
+const CLI = path.join(__dirname, '..', 'bin', 'bcrypt-offload.js')
+let queues = 0
+const queueName = () => `t${process.pid}-${++queues}`
+const secret = (label) => `${label}-${randomBytes(8).toString('hex')}`
+const ms = (since) => `${(performance.now() - since).toFixed(0)} ms`
+const settle = (p) => p.then((value) => ({ value }), (error) => ({ error }))
+
+/**
+ * What a queue test file does first. npm test's pretest (scripts/system-deps.sh) installs
+ * redis-server; without it the file fails saying so rather than pass unseen. And a test that fails
+ * midway may leave clients, workers and servers behind, whose reconnecting sockets would keep the
+ * file's process alive after its last test: once every test has run, it exits by itself (the timer
+ * is unref'd: it never holds the process up when all is closed).
+ */
+function queueTestFile() {
+  assert.ok(haveRedis(), 'redis-server is not installed: run scripts/system-deps.sh as root')
+  require('node:test').after(() => setTimeout(() => process.exit(), 5000).unref())
+}
+
+/** One redis-server for all of a file's tests: started before the first, destroyed after the last. */
+function redisForFile() {
+  const { before, after } = require('node:test')
+  const server = {}
+  before(() => startRedis({}, server))
+  after(() => server.destroy())
+  return server
+}
+
+// Redis's keys for a queue's `type` (wait, active, events, a job's id ...).
+const keysOf = (name) => (type) => `bull:${name}:${type}`
+
+/** A client and in-process workers on one queue of their own, with a fresh key. */
+async function tier(redis, { workers = 1, ...clientOptions } = {}) {
+  const { key = newKey(), name = queueName() } = clientOptions
+  const client = connect({ redis: redis.url, key, name, ...clientOptions })
+  const started = []
+  const addWorker = async (options = {}) => {
+    const w = startWorker({ redis: redis.url, key, name, tls: clientOptions.tls, ...options })
+    started.push(w)
+    await w.ready()
+    return w
+  }
+  for (let i = 0; i < workers; i++) await addWorker()
+  await client.ready()
+  return {
+    client,
+    key,
+    name,
+    workers: started,
+    addWorker,
+    keys: keysOf(name),
+    async close() {
+      await Promise.all([client.close(), ...started.map((w) => w.close({ graceMs: 100 }))])
+    },
+  }
+}
+
+// How many jobs wait for a worker: compares in BullMQ's wait list, hashes in its prioritized set
+// (compareFirst, the default), and the ids of those waiting.
+const waitingCount = async (redis, keys) => (await redis.command('LLEN', keys('wait'))) + (await redis.command('ZCARD', keys('prioritized')))
+const waitingIds = async (redis, keys) =>
+  [...(await redis.command('LRANGE', keys('wait'), 0, -1)), ...(await redis.command('ZRANGE', keys('prioritized'), 0, -1))].map(String)
+
+// A worker process (the CLI), with one pool thread. Resolves once it says it is ready.
+async function spawnWorker(redis, key, name) {
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--name', name], {
+    // One thread of six lanes (pinned: the tests count on six jobs in hand per worker).
+    env: { ...process.env, BCRYPT_OFFLOAD_QUEUE_KEY: key, BCRYPT_OFFLOAD_THREADS: '1', BCRYPT_OFFLOAD_LANES: '6' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  child.output = ''
+  child.stdout.on('data', (d) => (child.output += d))
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  await until(() => child.output.includes('jobs at once') || child.exitCode !== null)
+  assert.equal(child.exitCode, null, child.output)
+  return child
+}
+
+/**
+ * A client (timeout a minute) and `workers` worker processes (the CLI) on one queue of their own,
+ * with a fresh key. `inHand(n, label)` makes n hashes long enough (cost 12) to be cut short and
+ * waits until workers hold all n; it returns the passwords and the calls.
+ */
+async function cliTier(redis, { workers = 1 } = {}) {
+  const key = newKey()
+  const name = queueName()
+  const client = connect({ redis: redis.url, key, name, timeout: 60_000 })
+  const started = []
+  const close = async () => {
+    for (const w of started) w.kill('SIGKILL')
+    await client.close()
+  }
+  try {
+    for (let i = 0; i < workers; i++) started.push(await spawnWorker(redis, key, name))
+    await client.ready()
+  } catch (err) {
+    await close()
+    throw err
+  }
+  const keys = keysOf(name)
+  async function inHand(n, label) {
+    const passwords = Array.from({ length: n }, (_, i) => secret(`${label}-${i}`))
+    const calls = passwords.map((pw) => client.hash(pw, 12))
+    await until(async () => (await redis.command('LLEN', keys('active'))) === n)
+    return { passwords, calls }
+  }
+  return { client, workers: started, inHand, close }
+}
+
+module.exports = {
+  haveRedis,
+  startRedis,
+  until,
+  sleep,
+  CLI,
+  queueName,
+  secret,
+  ms,
+  settle,
+  queueTestFile,
+  redisForFile,
+  tier,
+  waitingCount,
+  waitingIds,
+  cliTier,
+}

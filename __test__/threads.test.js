@@ -59,7 +59,14 @@ test('process.exit() with jobs queued exits at once and cleanly', () => {
   const r = spawnSync(process.execPath, ['-e', `
     const b = require(${entry})
     for (let i = 0; i < 50; i++) b.hash('x' + i, 14)
-    setTimeout(() => process.exit(7), 50)
+    // Exits once jobs are both in lanes and waiting for one (a pool that never took any would keep
+    // this polling until spawnSync's timeout).
+    const exitWhenBusy = () => {
+      const s = b.stats()
+      if (s.running > 0 && s.queued > 0) process.exit(7)
+      setImmediate(exitWhenBusy)
+    }
+    exitWhenBusy()
   `], { encoding: 'utf8', timeout: 60_000 })
   assert.equal(r.status, 7, r.stderr)
   assert.equal(r.signal, null)
