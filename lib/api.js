@@ -1,11 +1,17 @@
 'use strict'
 
-// The package's API as a function of its native binding: `createBcrypt(binding)`. It exists because
+// The package's API as a function of its native binding and a backend: `createBcrypt(binding,
+// backend)`. It exists because
 // bcrypt's call forms are JavaScript conventions that belong here rather than in Rust: optional
 // callbacks and argument shuffling, errors handed to the callback on the next tick, a Promise when no
 // callback is given, rounds given as a number. Every user-facing check is made here, and every error
 // comes from the one table in `errors.js`. Taking the binding as an argument lets the tests drive
 // the facade with a fake one (`__test__/facade.test.js`); `index.js` plugs in the real one.
+//
+// The backend is what computes the asynchronous calls: the local pool (`localBackend`, over the
+// binding) or the queue tier (lib/queue/client.js). It is an interface, documented below: a new
+// backend is a new object that implements it, never a patched copy of the binding. Everything else
+// (salts, the format checks, the sync calls, configure, stats) is the binding's, and local.
 
 const { randomBytes } = require('node:crypto')
 const os = require('node:os')
@@ -45,7 +51,39 @@ function splitOptions(third, fourth) {
   return [undefined, third]
 }
 
-function createBcrypt(binding) {
+/**
+ * The interface every backend implements. Each call is handed the password (a string or bytes,
+ * read before the call returns and never kept), what to compute with (a salt or stored hash, or a
+ * cost), and a `job`: `{ cancellation, schedule }`, either absent. `schedule` is
+ * `{ class: 0 | 1 | 2, key?: string, timeoutMs?: number }` (high, normal, low; see `scheduleOf`).
+ * Failures reject with an error the facade's `fromNative` words (a native kind, lib/errors.js) or
+ * with an error that already has its `code`.
+ *
+ * @typedef {object} Backend
+ * @property {(data: string | Uint8Array, salt: string, job: Job) => Promise<string>} hash
+ * @property {(data: string | Uint8Array, hash: string, job: Job) => Promise<boolean>} compare
+ *   a string that is not a well-formed hash resolves `false` with nothing computed
+ * @property {(data: string | Uint8Array, cost: number, job: Job) => Promise<false>} compareUnknown
+ *   a compare's work at `cost` for an account that does not exist
+ * @property {() => Cancellation} cancellation a handle for one call: `cancel()` drops it wherever it
+ *   is; `expire()` drops it only if it has not started, and says whether it did
+ *
+ * @typedef {{ cancellation?: Cancellation, schedule?: object }} Job
+ * @typedef {{ cancel(): void, expire(): boolean }} Cancellation
+ */
+
+/** The local pool as a backend: the binding's own calls. */
+function localBackend(binding) {
+  return {
+    hash: (data, salt, job) => binding.hash(data, salt, job.cancellation, job.schedule),
+    compare: (data, hash, job) => binding.compare(data, hash, job.cancellation, job.schedule),
+    // The salt's 16 bytes from the synchronous CSPRNG, as for every salt here (see `makeSalt`).
+    compareUnknown: (data, cost, job) => binding.compareUnknown(data, cost, randomBytes(16), job.cancellation, job.schedule),
+    cancellation: () => new binding.Cancellation(),
+  }
+}
+
+function createBcrypt(binding, backend = localBackend(binding)) {
   const { error, fromNative, RANGES } = createErrors(binding)
   if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
   // The limits live in Rust; these are the values it exports.
@@ -195,7 +233,7 @@ function createBcrypt(binding) {
     return { class: cls, key, timeoutMs: waits.length ? Math.min(...waits) : undefined }
   }
 
-  // Queues `run(cancellation, schedule)` on the pool, tied to `signal` and the schedule's
+  // Queues `run(job)` on the backend, tied to `signal` and the schedule's
   // deadline. An aborted signal rejects before queueing; an abort later drops the job (from the
   // queue, or from its lane at the next step) and rejects at once with an AbortError whose cause is
   // the signal's reason. The listener is added before the job is queued and removed before the
@@ -204,9 +242,9 @@ function createBcrypt(binding) {
   // it uncomputed and rejects at once (ERR_BCRYPT_DEADLINE); a job that started by then finishes.
   function cancellable(signal, schedule, run) {
     const timeoutMs = schedule?.timeoutMs
-    if (!signal && timeoutMs === undefined) return async(() => run(undefined, schedule))
+    if (!signal && timeoutMs === undefined) return async(() => run({ schedule }))
     if (signal?.aborted) throw new AbortError(signal.reason)
-    const cancellation = new binding.Cancellation()
+    const cancellation = backend.cancellation()
     let settle
     let timer
     const result = new Promise((resolve, reject) => {
@@ -235,7 +273,7 @@ function createBcrypt(binding) {
     }
     let pending
     try {
-      pending = run(cancellation, schedule)
+      pending = run({ cancellation, schedule })
     } catch (err) {
       settle(false, () => fromNative(err))
       return result
@@ -297,7 +335,7 @@ function createBcrypt(binding) {
     return deliver(cb, () => {
       const setting = hashSetting(data, salt, options)
       const opts = optionsOf(options)
-      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) => binding.hash(data, setting, c, s))
+      return cancellable(signalOf(opts), scheduleOf(opts), (job) => backend.hash(data, setting, job))
     })
   }
 
@@ -316,7 +354,7 @@ function createBcrypt(binding) {
       if (data == null || hash == null) throw error('DataAndHashRequired')
       if (!isData(data) || typeof hash !== 'string') throw error('CompareArgTypes')
       const opts = optionsOf(options)
-      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) => binding.compare(data, hash, c, s))
+      return cancellable(signalOf(opts), scheduleOf(opts), (job) => backend.compare(data, hash, job))
     })
   }
 
@@ -334,9 +372,7 @@ function createBcrypt(binding) {
       if (!isData(data)) throw error('DataArgType')
       const opts = optionsOf(options)
       const cost = costOf(opts?.rounds)
-      return cancellable(signalOf(opts), scheduleOf(opts), (c, s) =>
-        binding.compareUnknown(data, cost, randomBytes(16), c, s),
-      )
+      return cancellable(signalOf(opts), scheduleOf(opts), (job) => backend.compareUnknown(data, cost, job))
     })
   }
 
@@ -488,4 +524,4 @@ function createBcrypt(binding) {
   return bcrypt
 }
 
-module.exports = { createBcrypt, API_VERSION }
+module.exports = { createBcrypt, localBackend, API_VERSION }
