@@ -335,6 +335,8 @@ impl Pool {
       } else if let Some(deadline) = spec.deadline {
         let waiting = queue.live() + queue.reserved.iter().sum::<usize>();
         let wait = match s.rate.get() {
+          // Refused whatever is queued: said as a wait of zero.
+          _ if deadline <= Instant::now() => Duration::ZERO,
           _ if waiting < free_lanes => Duration::ZERO,
           // Not measured yet: nothing to refuse on but a deadline already past.
           None => Duration::ZERO,
