@@ -1,7 +1,8 @@
 'use strict'
 
 // Property-based parity with implementations we did not write (fast-check): random strings against
-// bcryptjs, random bytes against bcrypt, costs 4–6, every form of ours. fast-check shrinks a failure
+// bcryptjs, random bytes against bcrypt, costs 4–6, every form of ours, one call at a time and many
+// at once. fast-check shrinks a failure
 // to a small counterexample and prints its seed.
 
 const test = require('node:test')
@@ -44,5 +45,23 @@ test('hash agrees with bcrypt over random bytes, NULs and long inputs included',
       assert.equal(cBcrypt.compareSync(password, ours.hashSync(password, salt)), true)
     }),
     { numRuns: 60 },
+  )
+})
+
+// Many calls at once, of mixed costs, so that the pool interleaves them in its lanes and jobs join
+// lanes already mid-way through other jobs' key schedules: each answer must still be bcrypt's.
+test('calls made all at once, mixed costs, agree with bcrypt and bcryptjs', async () => {
+  const job = fc.tuple(fc.oneof(text, fc.uint8Array({ maxLength: 80 })), cost, saltBytes)
+  await fc.assert(
+    fc.asyncProperty(fc.array(job, { minLength: 2, maxLength: 30 }), async (jobs) => {
+      const inputs = jobs.map(([password, c, bytes]) => [typeof password === 'string' ? password : Buffer.from(password), saltFor(bytes, c)])
+      const hashes = await Promise.all(inputs.map(([password, salt]) => ours.hash(password, salt)))
+      const reference = (password, salt) =>
+        typeof password === 'string' ? jsBcrypt.hashSync(password, salt) : cBcrypt.hashSync(password, salt)
+      inputs.forEach(([password, salt], i) => assert.equal(hashes[i], reference(password, salt)))
+      const verdicts = await Promise.all(inputs.map(([password], i) => ours.compare(password, hashes[i])))
+      assert.deepEqual(verdicts, inputs.map(() => true))
+    }),
+    { numRuns: 15 },
   )
 })

@@ -40,15 +40,21 @@ function text(n, lone = false) {
   return s
 }
 
-test(`ours ⇄ bcryptjs over random text (seed ${SEED})`, async () => {
-  for (let i = 0; i < 40; i++) {
-    const password = text(int(40))
-    const mine = await ours.hash(password, 4)
-    assert.equal(jsBcrypt.compareSync(password, mine), true, `bcryptjs rejects our hash of ${JSON.stringify(password)}`)
-    const theirs = jsBcrypt.hashSync(password, 4)
-    assert.equal(await ours.compare(password, theirs), true, `we reject bcryptjs's hash of ${JSON.stringify(password)}`)
-    assert.equal(ours.hashSync(password, theirs), theirs)
-  }
+// The asynchronous calls all go at once, so that the pool runs them side by side in its lanes (a
+// lane count, a mid-batch join) as a server's would be.
+
+test(`ours ⇄ bcryptjs over random text, 40 calls at once (seed ${SEED})`, async () => {
+  const passwords = Array.from({ length: 40 }, () => text(int(40)))
+  const theirs = passwords.map((password) => jsBcrypt.hashSync(password, 4))
+  const [mine, verdicts] = await Promise.all([
+    Promise.all(passwords.map((password) => ours.hash(password, 4))),
+    Promise.all(passwords.map((password, i) => ours.compare(password, theirs[i]))),
+  ])
+  passwords.forEach((password, i) => {
+    assert.equal(jsBcrypt.compareSync(password, mine[i]), true, `bcryptjs rejects our hash of ${JSON.stringify(password)}`)
+    assert.equal(verdicts[i], true, `we reject bcryptjs's hash of ${JSON.stringify(password)}`)
+    assert.equal(ours.hashSync(password, theirs[i]), theirs[i])
+  })
 })
 
 // An unpaired surrogate has no UTF-8 form. Node (and so bcrypt) encodes it as U+FFFD; bcryptjs
@@ -61,14 +67,17 @@ test(`strings with unpaired surrogates hash as in bcrypt (seed ${SEED})`, () => 
   }
 })
 
-test(`ours ⇄ bcrypt over random bytes, NULs included (seed ${SEED})`, async () => {
-  for (let i = 0; i < 40; i++) {
-    const password = bytes(int(101))
-    const mine = await ours.hash(password, 4)
-    assert.equal(cBcrypt.compareSync(password, mine), true, `bcrypt rejects our hash of ${password.toString('hex')}`)
-    const theirs = cBcrypt.hashSync(password, 4)
-    assert.equal(await ours.compare(password, theirs), true, `we reject bcrypt's hash of ${password.toString('hex')}`)
-  }
+test(`ours ⇄ bcrypt over random bytes, NULs included, 40 calls at once (seed ${SEED})`, async () => {
+  const passwords = Array.from({ length: 40 }, () => bytes(int(101)))
+  const theirs = passwords.map((password) => cBcrypt.hashSync(password, 4))
+  const [mine, verdicts] = await Promise.all([
+    Promise.all(passwords.map((password) => ours.hash(password, 4))),
+    Promise.all(passwords.map((password, i) => ours.compare(password, theirs[i]))),
+  ])
+  passwords.forEach((password, i) => {
+    assert.equal(cBcrypt.compareSync(password, mine[i]), true, `bcrypt rejects our hash of ${password.toString('hex')}`)
+    assert.equal(verdicts[i], true, `we reject bcrypt's hash of ${password.toString('hex')}`)
+  })
 })
 
 test(`identical hashes to bcrypt for $2$, $2a$ and $2b$ at every length to 600 bytes, wraparound included (seed ${SEED})`, () => {
