@@ -127,7 +127,7 @@ export interface LoginInput {
   password: Password
   /** The account's stored bcrypt hash, or undefined (or null) when there is no such account. */
   hash: string | undefined | null
-  /** The client's address, for `fairness` (Express: `req.ip`). */
+  /** The client's address, for `fairness` (Express: `req.ip`); at most 256 characters. */
   address?: string
   /** The device cookie's value as the browser sent it, if any. */
   deviceCookie?: string | null

@@ -334,6 +334,7 @@ test('login() refuses bad input with a TypeError or RangeError that never shows 
     [{ ...good, password: 42 }, 'ERR_INVALID_ARG_TYPE'],
     [{ ...good, hash: 42 }, 'ERR_INVALID_ARG_TYPE'],
     [{ ...good, address: 1 }, 'ERR_INVALID_ARG_TYPE'],
+    [{ ...good, address: 'x'.repeat(257) }, 'ERR_OUT_OF_RANGE'],
     [{ ...good, deviceCookie: { value: password } }, 'ERR_INVALID_ARG_TYPE'],
   ]
   for (const [input, code] of cases) {

@@ -38,6 +38,9 @@ function retryAfterBusy(err, timeoutMs) {
 }
 
 const ACCOUNT = `a non-empty string of at most ${MAX_ACCOUNT_BYTES} bytes as UTF-8`
+// An address is a fair-share key, and the pool bounds keys (1,024 characters): with an account's
+// 256 bytes and a separator, 256 characters of address keep `both` within it.
+const MAX_ADDRESS_CHARS = 256
 
 function checkAccount(what, account) {
   if (typeof account !== 'string' || account === '') throw typeError(what, ACCOUNT, account)
@@ -54,6 +57,7 @@ function loginInput(input) {
   if (typeof password !== 'string' && !types.isUint8Array(password)) throw typeError('password', 'a string or a Uint8Array', password)
   if (hash != null && typeof hash !== 'string') throw typeError('hash', 'a string, or undefined for no such account', hash)
   if (typeof address !== 'string') throw typeError('address', 'a string', address)
+  if (address.length > MAX_ADDRESS_CHARS) throw rangeError('address', `at most ${MAX_ADDRESS_CHARS} characters`, address.length)
   if (deviceCookie != null && typeof deviceCookie !== 'string') throw typeError('deviceCookie', 'a string or undefined', deviceCookie)
   return { account, password, hash: hash ?? undefined, address, deviceCookie: deviceCookie ?? undefined, signal }
 }
