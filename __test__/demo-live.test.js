@@ -138,7 +138,8 @@ test('GET /live streams the history, then samples with the pool stats and the /h
   let registered
   const samples = (seen) => seen.filter((e) => e.event === 'sample').map((e) => e.data)
   const events = await readEvents(`${base}/live`, (event, seen) => {
-    if (event.event === 'history') registered = post(app, '/register', { username: 'live', password: 'pw' }).expect(201)
+    // Sent now (supertest sends on then()), not once the events are read: the samples wait for its hash.
+    if (event.event === 'history') registered = post(app, '/register', { username: 'live', password: 'pw' }).expect(201).then(() => {})
     return samples(seen).some((s) => s.hashesPerSec > 0) && samples(seen).some((s) => s.health.latencies.length > 0)
   })
   await registered
