@@ -20,7 +20,7 @@ const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { execFileSync } = require('node:child_process')
 
-const { k6Binary, stop } = require('../http/k6.js')
+const { k6Binary } = require('../http/k6.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const RESULTS = path.join(ROOT, 'bench', 'results')
@@ -67,6 +67,17 @@ async function seedUsers(file) {
   const names = [...Array.from({ length: RETURNING }, (_, i) => `returning-${i}`), ...Array.from({ length: FIRST_TIME }, (_, i) => `first-${i}`)]
   const hashes = await Promise.all(names.map((name) => bcrypt.hash(password(name), COST)))
   fs.writeFileSync(file, JSON.stringify(Object.fromEntries(names.map((name, i) => [name, hashes[i]]))))
+}
+
+// SIGTERM, then SIGKILL if it has not exited within `graceMs`: a bcrypt server keeps every compare
+// the flood queued on libuv's threadpool (they cannot be cancelled), and Node's exit waits for the
+// threadpool to drain. The next server must not start beside that work.
+async function stop(child, graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await child.exited
+  clearTimeout(timer)
 }
 
 async function startServer(mode, port, usersFile) {
@@ -179,6 +190,9 @@ function markdown({ command, settings, rows }) {
       return `| ${r.label} | ${pct(r.returning.okWithin1s)} | ${ms(r.returning.p95Ms)} | ${pct(r.firstTime.served)} | ${ms(r.firstTime.p95Ms)} | ${a.wrong401} / ${a.locked429} / ${a.refused503} / ${a.other} / ${a.dropped} | ${ms(r.healthP99Ms)} |`
     }),
     '',
+    `Load average (1 min) at the end of each server's run: ${rows.map((r) => `${r.label} ${r.loadAverage}`).join(', ')} ` +
+      `(${s.cpus} cores: the server, k6 and whatever else ran on the machine shared them).`,
+    '',
     'How to read it: *returning users* is the share of their logins due in the window (10 a second) answered 200 within 1 s; ' +
       'a login k6 could not send, every VU waiting on the server, counts as not answered, and *first-time users served* likewise. ' +
       '*Attack* counts the attackers\' logins by answer over the whole run: 401 were computed (a compare each), 429 refused by a lockout or rate limit ' +
@@ -212,7 +226,9 @@ async function main() {
     const child = await startServer(server.mode, ++port, usersFile)
     try {
       await checkAnswers(port)
-      rows.push(summarize(server.label, await k6(port, attackRate)))
+      const metrics = await k6(port, attackRate)
+      // What else ran: the server, k6 and anything else on the machine share its cores.
+      rows.push({ ...summarize(server.label, metrics), loadAverage: Math.round(os.loadavg()[0] * 100) / 100 })
     } finally {
       await stop(child)
     }
