@@ -46,18 +46,27 @@ function nativeFailure({ kind, facts }) {
   return err
 }
 
-// What the facade's `new binding.Cancellation()` makes here: the abort of one remote call.
+// The binding's failure for a job dropped uncomputed because its deadline passed while it waited.
+const DEADLINE_PASSED = { kind: 'Deadline', facts: { waitMs: null } }
+
+// What the facade's `new binding.Cancellation()` makes here: the handle of one remote call, which
+// `submit` ties to its call.
 class RemoteCancellation {
-  #hooks = []
-  cancelled = false
-  cancel() {
-    if (this.cancelled) return
-    this.cancelled = true
-    for (const hook of this.#hooks.splice(0)) hook()
+  #call
+  #cancelled = false
+  bind(call) {
+    this.#call = call
+    if (this.#cancelled) call.cancel()
   }
-  onCancel(hook) {
-    if (this.cancelled) hook()
-    else this.#hooks.push(hook)
+  /** Drops the call: its job is removed unless a worker holds it (that worker's result is dropped). */
+  cancel() {
+    if (this.#cancelled) return
+    this.#cancelled = true
+    this.#call?.cancel()
+  }
+  /** At the call's own deadline: see `expire` in connect(). */
+  expire() {
+    return this.#call?.expire() ?? false
   }
 }
 
@@ -90,7 +99,7 @@ function connect(options = {}) {
   // Every connection of this client (BullMQ duplicates some) stops reconnecting once it is closed.
   const redis = { ...url, retryStrategy: (times) => (closed ? null : url.retryStrategy(times)) }
 
-  const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, local: 0 }
+  const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, expired: 0, local: 0 }
 
   // --- Redis: the producing connection, its health, and the one event reader ---
 
@@ -138,6 +147,7 @@ function connect(options = {}) {
     events.on('error', () => {})
     events.on('completed', ({ jobId, returnvalue }) => onResult(jobId, returnvalue))
     events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason))
+    events.on('removed', ({ jobId }) => onRemoved(jobId))
   }
 
   // After a command timed out, Redis may hang (SIGSTOP, a long script): until a PING answers, calls
@@ -173,7 +183,7 @@ function connect(options = {}) {
     if (pending.get(call.id) !== call) return
     pending.delete(call.id)
     clearTimeout(call.timer)
-    if (err) call.localCancel?.() // a local fallback still computing: drop it
+    if (err) call.local?.cancel() // a local fallback still computing: drop it
     if (err && call.added && !call.answered) removeJob(call.id)
     if (err) call.reject(err)
     else call.resolve(value)
@@ -194,6 +204,35 @@ function connect(options = {}) {
     if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered', 'a result')))
     counters.completed++
     finish(call, undefined, result.value)
+  }
+
+  // The call's own deadline (the facade's `timeout` or `deadline` option) has passed: its job is
+  // dropped if no worker has started it. Whether one has is Redis's to say, so this knows at once
+  // only for a job Redis has not acknowledged: it is dropped now (true), and removed if it arrives
+  // (a worker that takes it before that computes it for nothing). A job in Redis
+  // is asked to be removed, which BullMQ does only for one no worker holds, and this says false:
+  // the call then ends with the first of its answers in the event stream, `removed` (no worker
+  // had started it: ERR_BCRYPT_DEADLINE) or its worker's result. If Redis cannot be asked, the
+  // tier's own timeout ends it.
+  function expire(call) {
+    if (pending.get(call.id) !== call) return false
+    if (call.local) {
+      if (!call.local.expire()) return false
+    } else if (call.added) {
+      call.expiring = true
+      removeJob(call.id)
+      return false
+    }
+    finish(call, (counters.expired++, nativeFailure(DEADLINE_PASSED)))
+    return true
+  }
+
+  // A job removed from Redis: an answer only for a call whose expiry asked for it.
+  function onRemoved(id) {
+    const call = pending.get(id)
+    if (!call?.expiring) return
+    call.answered = true
+    finish(call, (counters.expired++, nativeFailure(DEADLINE_PASSED)))
   }
 
   // A failure comes from the event stream, unauthenticated: it can only ever make a call reject.
@@ -223,10 +262,12 @@ function connect(options = {}) {
       pending.set(id, call)
       counters.submitted++
       call.timer = setTimeout(() => finish(call, (counters.timedOut++, error('QueueTimeout', timeout))), timeout)
-      // The facade has already rejected the caller's promise with an AbortError; this one settles
-      // too, for the bookkeeping, and nobody is listening to it.
-      cancellation?.onCancel(() => finish(call, (counters.aborted++, new AbortError())))
     })
+    // On abort the facade has already rejected the caller's promise with an AbortError; this one
+    // settles too, for the bookkeeping, and nobody is listening to it.
+    call.cancel = () => finish(call, (counters.aborted++, new AbortError()))
+    call.expire = () => expire(call)
+    cancellation?.bind(call)
     enqueue(call, sealed, local)
     return call.promise
   }
@@ -248,7 +289,7 @@ function connect(options = {}) {
       await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
       call.added = true
       counters.added++
-      if (!pending.has(call.id)) removeJob(call.id) // ended (aborted) while being added
+      if (!pending.has(call.id)) removeJob(call.id) // ended (aborted, expired) while being added
     } catch (err) {
       if (!pending.has(call.id)) return
       if (/timed out/i.test(err?.message)) probe()
@@ -264,7 +305,7 @@ function connect(options = {}) {
   function runLocally(call, local) {
     counters.local++
     const cancellation = new binding.Cancellation()
-    call.localCancel = () => cancellation.cancel()
+    call.local = cancellation
     const run = call.op === 'hash' ? binding.hash : binding.compare
     run(local.data, local.setting, cancellation).then(
       (value) => finish(call, undefined, value),
