@@ -21,8 +21,9 @@ const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const { createBcrypt } = require('../api.js')
-const { createErrors, AbortError } = require('../errors.js')
+const { AbortError, fromWire } = require('../errors.js')
 const envelope = require('./envelope.js')
+const { error } = require('./errors.js')
 const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require('./redis.js')
 
 const DEFAULTS = {
@@ -37,14 +38,6 @@ const DEFAULTS = {
 
 // Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
 const reasonOf = (err) => String(err?.message ?? err).slice(0, 200)
-
-// A native failure kind from a worker's binding, as that binding would have thrown it: the facade's
-// `fromNative` words it from the table.
-function nativeFailure({ kind, facts }) {
-  const err = new Error(kind)
-  Object.assign(err, facts, { code: kind })
-  return err
-}
 
 // The binding's failure for a job dropped uncomputed because its deadline passed while it waited.
 const DEADLINE_PASSED = { kind: 'Deadline', facts: { waitMs: null } }
@@ -75,26 +68,25 @@ class RemoteCancellation {
  * their deadline), and `ready()` resolves once it has.
  */
 function connect(options = {}) {
-  const { error } = createErrors(binding)
-  if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+  if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
   const settings = { ...DEFAULTS }
   for (const [name, value] of Object.entries(options)) if (value !== undefined) settings[name] = value
   const { name, prefix, timeout, commandTimeout, maxWaiting, fallback, compareFirst } = settings
-  if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('OutOfRange', 'name', 'a non-empty string without ":"')
-  if (!(Number.isFinite(timeout) && timeout > 0)) throw error('OutOfRange', 'timeout', 'a positive number of milliseconds')
+  if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('SettingRange', 'name', 'a non-empty string without ":"')
+  if (!(Number.isFinite(timeout) && timeout > 0)) throw error('SettingRange', 'timeout', 'a positive number of milliseconds')
   if (!(Number.isFinite(commandTimeout) && commandTimeout > 0)) {
-    throw error('OutOfRange', 'commandTimeout', 'a positive number of milliseconds')
+    throw error('SettingRange', 'commandTimeout', 'a positive number of milliseconds')
   }
   if (!(maxWaiting === Infinity || (Number.isInteger(maxWaiting) && maxWaiting >= 0))) {
-    throw error('OutOfRange', 'maxWaiting', 'a whole number from 0, or Infinity')
+    throw error('SettingRange', 'maxWaiting', 'a whole number from 0, or Infinity')
   }
-  if (fallback !== false && fallback !== 'local') throw error('OutOfRange', 'fallback', 'false or "local"')
-  if (typeof compareFirst !== 'boolean') throw error('NotBoolean', 'compareFirst')
+  if (fallback !== false && fallback !== 'local') throw error('SettingRange', 'fallback', 'false or "local"')
+  if (typeof compareFirst !== 'boolean') throw error('SettingType', 'compareFirst', 'a boolean')
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
-  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
-  const { bullmq, IORedis } = loadPeers(error)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options)
+  const { bullmq, IORedis } = loadPeers()
   let closed = false
   // Every connection of this client (BullMQ duplicates some) stops reconnecting once it is closed.
   const redis = { ...url, retryStrategy: (times) => (closed ? null : url.retryStrategy(times)) }
@@ -199,9 +191,11 @@ function connect(options = {}) {
     call.answered = true
     const result = envelope.openResult(key, name, id, sealed)
     const expected = call.op === 'hash' ? 'string' : 'boolean'
-    if (result?.error?.kind) return finish(call, nativeFailure(result.error))
+    // A native failure of the worker's binding: the facade words it from the package's table.
+    const failure = fromWire(result?.error)
+    if (failure) return finish(call, failure)
     if (result?.expired) return finish(call, (counters.timedOut++, error('QueueTimeout', timeout)))
-    if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered', 'a result')))
+    if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered')))
     counters.completed++
     finish(call, undefined, result.value)
   }
@@ -223,7 +217,7 @@ function connect(options = {}) {
       removeJob(call.id)
       return false
     }
-    finish(call, (counters.expired++, nativeFailure(DEADLINE_PASSED)))
+    finish(call, (counters.expired++, fromWire(DEADLINE_PASSED)))
     return true
   }
 
@@ -232,7 +226,7 @@ function connect(options = {}) {
     const call = pending.get(id)
     if (!call?.expiring) return
     call.answered = true
-    finish(call, (counters.expired++, nativeFailure(DEADLINE_PASSED)))
+    finish(call, (counters.expired++, fromWire(DEADLINE_PASSED)))
   }
 
   // A failure comes from the event stream, unauthenticated: it can only ever make a call reject.
@@ -240,11 +234,8 @@ function connect(options = {}) {
     const call = pending.get(id)
     if (!call) return
     call.answered = true
-    if (String(reason).startsWith('ERR_BCRYPT_QUEUE_TAMPERED')) {
-      counters.tampered++
-      const why = String(reason).includes('sealed under key') ? 'a worker holds another key' : 'a worker could not open it'
-      return finish(call, error('QueueTampered', `the request (${why})`))
-    }
+    const refusal = envelope.refusalOf(reason)
+    if (refusal) return finish(call, (counters.tampered++, error('QueueRefused', refusal)))
     counters.failed++
     finish(call, error('QueueFailed', reasonOf(reason)))
   }

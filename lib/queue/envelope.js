@@ -125,6 +125,19 @@ function openResult(key, queue, jobId, sealed) {
   }
 }
 
+// Why a worker refuses a request, as the failure reason it leaves on the job: a fixed code that the
+// caller reads by exact match. Failures come through the event stream, which is not authenticated,
+// so a reason can only ever make a call reject.
+const REFUSALS = {
+  // The job names another key's id: this worker holds another key.
+  otherKey: 'ERR_BCRYPT_QUEUE_REFUSED_OTHER_KEY',
+  // The request did not open under this worker's key for this job.
+  unauthenticated: 'ERR_BCRYPT_QUEUE_REFUSED_UNAUTHENTICATED',
+}
+
+/** The refusal (a name of REFUSALS) a failure reason is; `undefined` for any other reason. */
+const refusalOf = (reason) => Object.keys(REFUSALS).find((name) => REFUSALS[name] === reason)
+
 /**
  * The shared key from an option (a 32-byte Buffer/Uint8Array or a base64 string) or, absent that,
  * the environment's BCRYPT_OFFLOAD_QUEUE_KEY (base64). Returns a Buffer of its own, or a string
@@ -149,4 +162,4 @@ function keyFrom(option, env = process.env) {
 /** A fresh key, base64, for BCRYPT_OFFLOAD_QUEUE_KEY. */
 const newKey = () => randomBytes(KEY_BYTES).toString('base64')
 
-module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, KEY_BYTES }
+module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, REFUSALS, refusalOf, KEY_BYTES }

@@ -19,8 +19,9 @@ const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
-const { createErrors } = require('../errors.js')
+const { toWire } = require('../errors.js')
 const envelope = require('./envelope.js')
+const { error } = require('./errors.js')
 const { loadPeers, optionsFromUrl, blockingOptions } = require('./redis.js')
 const { DEFAULTS } = require('./client.js')
 
@@ -30,29 +31,19 @@ const STALLED_CHECK_MS = 1000
 // kills every worker it meets does not go round for ever).
 const MAX_STALLED = 3
 
-// The facts of a native failure worth sending back: its own plain properties.
-function factsOf(err) {
-  const facts = {}
-  for (const [name, value] of Object.entries(err)) {
-    if (name !== 'code' && ['string', 'number', 'boolean'].includes(typeof value)) facts[name] = value
-  }
-  return facts
-}
-
 /**
  * Starts a worker over this process's pool. Options: `redis` (URL), `key`, `name` and `prefix` (as
  * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`.
  */
 function startWorker(options = {}) {
-  const { error } = createErrors(binding)
-  if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+  if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
   const name = options.name ?? DEFAULTS.name
   const prefix = options.prefix ?? DEFAULTS.prefix
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
-  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
-  const { bullmq } = loadPeers(error)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options)
+  const { bullmq } = loadPeers()
   let closing
   // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
   const redis = { ...url, retryStrategy: (times) => (closing ? null : url.retryStrategy(times)) }
@@ -69,12 +60,12 @@ function startWorker(options = {}) {
   async function processJob(job, token, signal) {
     if (job.data?.k !== keyId) {
       counters.rejected++
-      throw new Error(`ERR_BCRYPT_QUEUE_TAMPERED: the job was sealed under key ${String(job.data?.k).slice(0, 16)}, this worker holds ${keyId}`)
+      throw new Error(envelope.REFUSALS.otherKey)
     }
     const request = envelope.openRequest(key, name, job.id, job.data.s)
     if (!request) {
       counters.rejected++
-      throw new Error('ERR_BCRYPT_QUEUE_TAMPERED: the request did not authenticate')
+      throw new Error(envelope.REFUSALS.unauthenticated)
     }
     const seal = (result) => envelope.sealResult(key, name, job.id, result)
     const left = request.deadline - Date.now()
@@ -114,12 +105,11 @@ function startWorker(options = {}) {
         counters.cancelled++
         throw new Error('cancelled by the worker')
       }
-      // A native failure kind (a malformed salt, a full queue, a panic): the caller's facade words it.
-      if (err && typeof err.code === 'string' && err.message === err.code) {
-        counters.failed++
-        return seal({ error: { kind: err.code, facts: factsOf(err) } })
-      }
-      throw err
+      // A native failure (a malformed salt, a full queue, a panic): the caller's facade words it.
+      const wire = toWire(err)
+      if (wire === undefined) throw err
+      counters.failed++
+      return seal({ error: wire })
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
