@@ -1,9 +1,11 @@
-// Types of `bcrypt-offload/queue` (queue.js): the hashing tier on BullMQ and Redis. `hash` and
-// `compare` keep the package's call forms (index.d.ts); what the queue adds is typed here.
+// Types of `bcrypt-offload/queue` (queue.js): the hashing tier on BullMQ and Redis. `hash`,
+// `compare` and `compareUnknown` keep the package's call forms (index.d.ts); what the queue adds is
+// typed here.
 // __test__/types/sample-queue.cts compiles a sample against it.
 
 import type { AbortError, AsyncHashOptions, AsyncOptions, Callback, Data } from './index'
 import type {
+  compareUnknown as CompareUnknown,
   genSalt as GenSalt,
   genSaltSync as GenSaltSync,
   getRounds as GetRounds,
@@ -78,6 +80,8 @@ export interface QueueClient {
   compare(data: Data, encrypted: string, options?: AsyncOptions): Promise<boolean>
   compare(data: Data, encrypted: string, callback: Callback<boolean>): void
   compare(data: Data, encrypted: string, options: AsyncOptions, callback: Callback<boolean>): void
+  /** A compare's work at `rounds` for an account that does not exist, computed by a worker; resolves `false`. */
+  compareUnknown: typeof CompareUnknown
   genSalt: typeof GenSalt
   genSaltSync: typeof GenSaltSync
   getRounds: typeof GetRounds

@@ -167,3 +167,26 @@ test("a job a worker has started when the call's deadline passes finishes, and t
     await close()
   }
 })
+
+test("compareUnknown: a worker does a compare's work at the cost asked, in a job named as any compare", { timeout: 30_000 }, async () => {
+  const { client, close, addWorker, keys } = await tier(redis, { workers: 0 })
+  try {
+    const call = client.compareUnknown('nobody', { rounds: 5 })
+    await until(async () => (await waitingCount(redis, keys)) === 1)
+    const [id] = await waitingIds(redis, keys)
+    assert.equal(String(await redis.command('HGET', keys(id), 'name')), 'compare')
+    const steps = local.stats().laneSteps
+    const worker = await addWorker()
+    assert.equal(await call, false)
+    // One hash at cost 5 is 1 + 2^6 key-schedule steps (the pool's own count; no other job ran).
+    assert.equal(local.stats().laneSteps - steps, 1 + 2 ** 6)
+    assert.equal(worker.stats().compare, 1)
+    assert.deepEqual(await new Promise((resolve) => client.compareUnknown('nobody', { rounds: FAST }, (...args) => resolve(args))), [undefined, false])
+    for (const args of [[], [42], ['pw', { rounds: 'ten' }], ['pw', { priority: 'urgent' }]]) {
+      const [a, b] = [await client.compareUnknown(...args).catch((e) => e), await local.compareUnknown(...args).catch((e) => e)]
+      assert.deepEqual([a.constructor, a.code, a.message], [b.constructor, b.code, b.message])
+    }
+  } finally {
+    await close()
+  }
+})

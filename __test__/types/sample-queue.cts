@@ -9,6 +9,8 @@ async function sample(): Promise<void> {
   const ok: boolean = await client.compare('pw', h, { signal: new AbortController().signal })
   client.hash('pw', 10, (err: Error | undefined, result: string) => void [err, result])
   client.compare('pw', h2, {}, (err: Error | undefined, result: boolean) => void [err, result, ok])
+  const unknown: false = await client.compareUnknown('pw', { rounds: 10, priority: 'high', key: '203.0.113.7', timeout: 500 })
+  client.compareUnknown('pw', (err: Error | undefined, result: false) => void [err, result, unknown])
   const pending: number = client.stats().pending
   void pending
   await client.close()

@@ -1,12 +1,13 @@
 'use strict'
 
-// The caller's side of the queue tier: `connect({ redis, key })` gives `hash` and `compare` computed
-// by remote workers (lib/queue/worker.js) through BullMQ.
+// The caller's side of the queue tier: `connect({ redis, key })` gives `hash`, `compare` and
+// `compareUnknown` computed by remote workers (lib/queue/worker.js) through BullMQ.
 //
-// The client is the package's own facade (lib/api.js) over a binding whose `hash` and `compare`
-// send jobs instead of computing: every call form, argument check, message, callback convention and
-// AbortSignal behaviour is the local package's by construction, and only what the queue adds (the
-// deadline, Redis being down, tampering, the bound on waiting jobs) has errors of its own.
+// The client is the package's own facade (lib/api.js) over a backend (the interface documented
+// there) that sends jobs instead of computing: every call form, argument check, message, callback
+// convention and AbortSignal behaviour is the local package's by construction, and only what the
+// queue adds (the deadline, Redis being down, tampering, the bound on waiting jobs) has errors of
+// its own.
 //
 // Each call: its request is sealed at once (lib/queue/envelope.js; the password is read when you
 // call and never kept), then added as a job with a random UUID as its id. One QueueEvents per client
@@ -20,7 +21,7 @@ const { randomUUID } = require('node:crypto')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
-const { createBcrypt } = require('../api.js')
+const { createBcrypt, localBackend } = require('../api.js')
 const { AbortError, fromWire } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
@@ -36,14 +37,17 @@ const DEFAULTS = {
   compareFirst: true,
 }
 
+// A job's name, in the clear in Redis: an unknown user's compare is named as any other, so that Redis
+// does not tell which logins are for accounts that do not exist (workers go by the sealed op).
+const jobName = (op) => (op === 'hash' ? 'hash' : 'compare')
+
 // Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
 const reasonOf = (err) => String(err?.message ?? err).slice(0, 200)
 
 // The binding's failure for a job dropped uncomputed because its deadline passed while it waited.
 const DEADLINE_PASSED = { kind: 'Deadline', facts: { waitMs: null } }
 
-// What the facade's `new binding.Cancellation()` makes here: the handle of one remote call, which
-// `submit` ties to its call.
+// The backend's `cancellation()`: the handle of one remote call, which `submit` ties to its call.
 class RemoteCancellation {
   #call
   #cancelled = false
@@ -240,12 +244,12 @@ function connect(options = {}) {
     finish(call, error('QueueFailed', reasonOf(reason)))
   }
 
-  // The binding's `hash` and `compare`, sent to the queue. `data` is read (sealed) before this
-  // returns; with the local fallback a copy is kept until the job is added.
-  function submit(op, data, setting, cancellation) {
+  // One of the backend's calls (`op` names it), sent to the queue. `data` is read (sealed) before
+  // this returns; with the local fallback a copy is kept until the job is added.
+  function submit(op, data, setting, { cancellation }) {
     if (closed) return Promise.reject(error('QueueClosed'))
     const id = randomUUID()
-    const sealed = envelope.sealRequest(key, name, id, { op, setting, data, deadline: Date.now() + timeout })
+    const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: Date.now() + timeout })
     const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(data), setting } : undefined
     const call = { id, op, added: false, answered: false }
     call.promise = new Promise((resolve, reject) => {
@@ -277,7 +281,7 @@ function connect(options = {}) {
       // compares go to the one and hashes, with a priority, to the other (first in, first out
       // within each).
       const priority = compareFirst && call.op === 'hash' ? 1 : undefined
-      await queue.add(call.op, { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
+      await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
       call.added = true
       counters.added++
       if (!pending.has(call.id)) removeJob(call.id) // ended (aborted, expired) while being added
@@ -297,20 +301,22 @@ function connect(options = {}) {
     counters.local++
     const cancellation = new binding.Cancellation()
     call.local = cancellation
-    const run = call.op === 'hash' ? binding.hash : binding.compare
-    run(local.data, local.setting, cancellation).then(
+    localBackend(binding)[call.op](local.data, local.setting, { cancellation }).then(
       (value) => finish(call, undefined, value),
       (err) => finish(call, err),
     )
   }
 
-  const remote = Object.create(binding)
-  remote.Cancellation = RemoteCancellation
-  remote.hash = (data, salt, cancellation) => submit('hash', data, salt, cancellation)
-  // As the local binding: a string that is not a well-formed hash is `false`, with nothing queued.
-  remote.compare = (data, hash, cancellation) =>
-    binding.hashInfo(hash) ? submit('compare', data, hash, cancellation) : Promise.resolve(false)
-  const facade = createBcrypt(remote)
+  /** The tier as a backend (lib/api.js): each call a job for the workers. */
+  const remote = {
+    hash: (data, salt, job) => submit('hash', data, salt, job),
+    // As the local pool: a string that is not a well-formed hash is `false`, with nothing queued.
+    compare: (data, hash, job) => (binding.hashInfo(hash) ? submit('compare', data, hash, job) : Promise.resolve(false)),
+    // A job too, so that an unknown user costs a worker what a known one does.
+    compareUnknown: (data, cost, job) => submit('compareUnknown', data, cost, job),
+    cancellation: () => new RemoteCancellation(),
+  }
+  const facade = createBcrypt(binding, remote)
   if (options.rejectLongPasswords !== undefined) facade.configure({ rejectLongPasswords: options.rejectLongPasswords })
 
   let closing
@@ -342,6 +348,7 @@ function connect(options = {}) {
   const client = {
     hash: facade.hash,
     compare: facade.compare,
+    compareUnknown: facade.compareUnknown,
     genSalt,
     genSaltSync,
     getRounds,
@@ -352,7 +359,7 @@ function connect(options = {}) {
     ready,
     close,
     stats,
-    /** The BullMQ queue (for monitoring: counts, metrics); jobs go through `hash` and `compare`. */
+    /** The BullMQ queue (for monitoring: counts, metrics); jobs go through the calls above. */
     queue,
   }
   client.default = client

@@ -69,13 +69,14 @@ function open(key, queue, jobId, direction, sealed) {
   }
 }
 
-// The two messages. A request carries the operation, the password as bytes (a string as its UTF-8),
-// the salt (hash) or the stored hash (compare), and the caller's deadline (ms since the epoch), after
-// which a worker drops the job. The job's name says the operation too, but names are not sealed: a
-// worker goes by the sealed one. Layout: deadline (8 bytes, float64 BE), operation (1), setting
-// length (4), setting (UTF-8), password bytes.
+// The two messages. A request carries the operation (a Backend's call, lib/api.js), the password as
+// bytes (a string as its UTF-8), the setting: the salt (hash), the stored hash (compare) or the cost
+// (compareUnknown), and the caller's deadline (ms since the epoch), after which a worker drops the
+// job. The job's name says the operation too, but names are not sealed: a worker goes by the sealed
+// one. Layout: deadline (8 bytes, float64 BE), operation (1), setting length (4), setting (UTF-8),
+// password bytes.
 
-const OPS = ['hash', 'compare']
+const OPS = ['hash', 'compare', 'compareUnknown']
 const HEADER = 13
 
 function sealRequest(key, queue, jobId, { op, setting, data, deadline }) {

@@ -19,6 +19,7 @@ const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
+const { localBackend } = require('../api.js')
 const { toWire } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
@@ -55,6 +56,7 @@ function startWorker(options = {}) {
   let concurrency = options.concurrency ?? everyLane()
 
   const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0 }
+  const pool = localBackend(binding)
   const durations = [] // ms per computed job, since the last metrics read (bounded)
 
   async function processJob(job, token, signal) {
@@ -85,7 +87,8 @@ function startWorker(options = {}) {
     const started = performance.now()
     let pending
     try {
-      pending = (request.op === 'hash' ? binding.hash : binding.compare)(request.data, request.setting, cancellation)
+      const setting = request.op === 'compareUnknown' ? Number(request.setting) : request.setting
+      pending = pool[request.op](request.data, setting, { cancellation })
     } catch (err) {
       pending = Promise.reject(err)
     } finally {
@@ -93,7 +96,7 @@ function startWorker(options = {}) {
     }
     try {
       const value = await pending
-      counters[request.op]++
+      counters[request.op === 'hash' ? 'hash' : 'compare']++
       if (durations.length < 10_000) durations.push(performance.now() - started)
       return seal({ value })
     } catch (err) {
