@@ -45,7 +45,7 @@ export interface ConnectOptions extends QueueSettings {
   maxWaiting?: number
   /** `'local'`: when Redis is unavailable, compute on this process's own pool instead of rejecting. Default `false`. */
   fallback?: false | 'local'
-  /** Workers take this client's compares before its queued hashes (BullMQ priorities), as the local pool does. `false`: arrival order. Default `true`. */
+  /** Workers take a class's compares before its queued hashes (BullMQ priorities), as the local pool does. `false`: arrival order within a class. Default `true`. */
   compareFirst?: boolean
   /** The default of `rejectLongPasswords` for this client's `hash`. */
   rejectLongPasswords?: boolean
@@ -67,6 +67,8 @@ export interface ClientStats {
   tampered: number
   failed: number
   aborted: number
+  /** Rejected with `ERR_BCRYPT_DEADLINE`: the call's own `timeout` or `deadline` passed before a worker started it. */
+  expired: number
   /** Run on the local pool (`fallback: 'local'`). */
   local: number
 }
@@ -112,10 +114,10 @@ export interface WorkerStats {
   concurrency: number
   running: boolean
   lastError: string | undefined
-  /** Jobs computed, by operation. */
+  /** Jobs computed, by operation (`compare` counts `compareUnknown`'s too). */
   hash: number
   compare: number
-  /** Dropped: their deadline had passed. */
+  /** Dropped uncomputed: the tier's deadline or the call's own had passed. */
   expired: number
   /** Refused: the request did not open under this worker's key. */
   rejected: number

@@ -82,3 +82,51 @@ test("a worker's refusal is a fixed code, read by exact match only", () => {
     assert.equal(envelope.refusalOf(reason), undefined, reason)
   }
 })
+
+test('a sealed message opens to what was sealed, only for its job and direction', () => {
+  const key = Buffer.from(envelope.newKey(), 'base64')
+  const hash = '$2b$10$' + 'C'.repeat(53)
+  for (const request of [
+    { op: 'hash', setting: '$2b$10$CCCCCCCCCCCCCCCCCCCCC.', data: 'pässword', deadline: 1e12, startBy: Infinity, schedule: { class: 1, key: undefined } },
+    { op: 'compare', setting: hash, data: Buffer.from([0, 1, 255]), deadline: 1e12, startBy: 1e12 - 5, schedule: { class: 0, key: '' } },
+    { op: 'compareUnknown', setting: '12', data: '', deadline: 1e12, startBy: 1e12 - 5, schedule: { class: 2, key: 'ada|203.0.113.7' } },
+  ]) {
+    const sealed = envelope.sealRequest(key, 'q', 'job-1', request)
+    const opened = envelope.openRequest(key, 'q', 'job-1', sealed)
+    assert.deepEqual({ ...opened, data: Buffer.from(opened.data) }, { ...request, data: Buffer.from(request.data) })
+    assert.equal(envelope.openRequest(key, 'q', 'job-2', sealed), undefined)
+    assert.equal(envelope.openRequest(key, 'other', 'job-1', sealed), undefined)
+    assert.equal(envelope.openResult(key, 'q', 'job-1', sealed), undefined)
+  }
+  const result = envelope.sealResult(key, 'q', 'job-1', { value: hash })
+  assert.deepEqual(envelope.openResult(key, 'q', 'job-1', result), { value: hash })
+  assert.equal(envelope.openRequest(key, 'q', 'job-1', result), undefined)
+  // A message of another format version is not opened.
+  const other = Buffer.from(result, 'base64')
+  other[0] = 1
+  assert.equal(envelope.openResult(key, 'q', 'job-1', other.toString('base64')), undefined)
+})
+
+test("a sealed message's length says nothing of the password, the key, the operation or the answer", () => {
+  const key = Buffer.from(envelope.newKey(), 'base64')
+  const hash = '$2b$10$' + 'C'.repeat(53)
+  const lengths = (messages) => new Set(messages.map((m) => Buffer.from(m, 'base64').length))
+  const requests = []
+  for (const [op, setting] of [['hash', hash.slice(0, 29)], ['compare', hash], ['compareUnknown', '10']]) {
+    for (const data of ['', 'a', 'x'.repeat(72), Buffer.alloc(72, 0xff), 'ü'.repeat(36)]) {
+      for (const schedule of [{}, { class: 0, key: '203.0.113.7' }, { class: 2, key: `${'a'.repeat(254)}|2001:db8::1` }]) {
+        requests.push(envelope.sealRequest(key, 'q', 'job', { op, setting, data, deadline: 1e12, startBy: 1e12, schedule }))
+      }
+    }
+  }
+  assert.equal(lengths(requests).size, 1)
+  const results = [
+    { value: true },
+    { value: false },
+    { value: hash },
+    { expired: true },
+    { error: { kind: 'Deadline', facts: { waitMs: null } } },
+    { error: { kind: 'QueueFull', facts: { maxQueue: 4294967295, priority: 'normal' } } },
+  ].map((r) => envelope.sealResult(key, 'q', 'job', r))
+  assert.equal(lengths(results).size, 1)
+})

@@ -11,7 +11,7 @@ const { randomBytes } = require('node:crypto')
 const path = require('node:path')
 
 const local = require('..')
-const { startRedis, redisForFile, queueTestFile, tier, queueName, secret, settle, until } = require('./redis-helpers.js')
+const { startRedis, redisForFile, queueTestFile, tier, queueName, secret, settle, until, waitingCount, waitingIds } = require('./redis-helpers.js')
 const { connect, startWorker, newKey } = require('../queue.js')
 const envelope = require('../lib/queue/envelope.js')
 
@@ -134,10 +134,10 @@ test('a request rewritten in Redis is refused, never computed', { timeout: 30_00
   try {
     // Two queued jobs; the second's request is replaced by the first's (a replay under another id).
     const first = settle(client.compare('pw one', local.hashSync('pw one', local.genSaltSync(FAST))))
-    await until(async () => (await redis.command('LLEN', keys('wait'))) === 1)
+    await until(async () => (await waitingCount(redis, keys)) === 1)
     const second = settle(client.compare('pw two', local.hashSync('pw one', local.genSaltSync(FAST))))
-    await until(async () => (await redis.command('LLEN', keys('wait'))) === 2)
-    const [idSecond, idFirst] = (await redis.command('LRANGE', keys('wait'), 0, -1)).map(String)
+    await until(async () => (await waitingCount(redis, keys)) === 2)
+    const [idFirst, idSecond] = await waitingIds(redis, keys)
     const data = await redis.command('HGET', keys(idFirst), 'data')
     await redis.command('HSET', keys(idSecond), 'data', data)
     const worker = await addWorker()

@@ -63,6 +63,9 @@ function toWire(err) {
   return { kind, facts }
 }
 
+/** On the wire, the failure of a job dropped uncomputed because its deadline passed while it waited. */
+const DEADLINE_PASSED = Object.freeze({ kind: 'Deadline', facts: Object.freeze({ waitMs: null }) })
+
 /** The native failure `{ kind, facts }` stands for, as the binding throws it; `undefined` if it is none. */
 function fromWire(wire) {
   const { kind, facts } = wire ?? {}
@@ -164,4 +167,4 @@ class AbortError extends Error {
   }
 }
 
-module.exports = { createErrors, AbortError, nativeKind, toWire, fromWire }
+module.exports = { createErrors, AbortError, nativeKind, toWire, fromWire, DEADLINE_PASSED }

@@ -13,16 +13,18 @@
 // call and never kept), then added as a job with a random UUID as its id. One QueueEvents per client
 // reads the queue's event stream and settles calls from a map of pending ids, each exactly once:
 // with the result that opens under the key for that job id, or with an error. A call that has no
-// answer by its deadline rejects with ERR_BCRYPT_QUEUE_TIMEOUT and its job is removed; so is an
-// aborted call's. Nothing waits on Redis past the deadline: the producing connection fails
-// commands at once while Redis is down and within `commandTimeout` while it hangs.
+// answer by the tier's deadline (`timeout`) rejects with ERR_BCRYPT_QUEUE_TIMEOUT and its job is
+// removed; so is an aborted call's. A call whose own deadline (the facade's `timeout` or `deadline`
+// option, sealed in the request with its class and key) passes before a worker starts it rejects
+// with ERR_BCRYPT_DEADLINE. Nothing waits on Redis past the deadline: the producing connection
+// fails commands at once while Redis is down and within `commandTimeout` while it hangs.
 
 const { randomUUID } = require('node:crypto')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const { createBcrypt, localBackend } = require('../api.js')
-const { AbortError, fromWire } = require('../errors.js')
+const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
 const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require('./redis.js')
@@ -41,11 +43,18 @@ const DEFAULTS = {
 // does not tell which logins are for accounts that do not exist (workers go by the sealed op).
 const jobName = (op) => (op === 'hash' ? 'hash' : 'compare')
 
+// BullMQ's priority for a call of class `cls` (0 high, 1 normal, 2 low). Workers take BullMQ's plain
+// wait list first (priority 0), then its prioritized set by ascending priority, first in first out
+// within one priority (bullmq 6.7.0: moveToActive-11.lua and includes/fetchNextJob.lua, RPOPLPUSH
+// from the wait list, else ZPOPMIN of the prioritized set; includes/getPriorityScore.lua, score =
+// priority × 2^32 + a counter). So, across all workers, a queued high call is taken before any
+// normal one and a normal before any low; with compareFirst a class's compares go before its
+// hashes: high compare 0 (the wait list), high hash 1, normal compare 2, normal hash 3, low compare
+// 4, low hash 5. Without it a class's two operations share one priority (0, 2, 4): arrival order.
+const priorityOf = (cls, op, compareFirst) => 2 * cls + (compareFirst && op === 'hash' ? 1 : 0)
+
 // Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
 const reasonOf = (err) => String(err?.message ?? err).slice(0, 200)
-
-// The binding's failure for a job dropped uncomputed because its deadline passed while it waited.
-const DEADLINE_PASSED = { kind: 'Deadline', facts: { waitMs: null } }
 
 // The backend's `cancellation()`: the handle of one remote call, which `submit` ties to its call.
 class RemoteCancellation {
@@ -197,6 +206,7 @@ function connect(options = {}) {
     const expected = call.op === 'hash' ? 'string' : 'boolean'
     // A native failure of the worker's binding: the facade words it from the package's table.
     const failure = fromWire(result?.error)
+    if (failure?.code === 'Deadline') counters.expired++
     if (failure) return finish(call, failure)
     if (result?.expired) return finish(call, (counters.timedOut++, error('QueueTimeout', timeout)))
     if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered')))
@@ -207,7 +217,7 @@ function connect(options = {}) {
   // The call's own deadline (the facade's `timeout` or `deadline` option) has passed: its job is
   // dropped if no worker has started it. Whether one has is Redis's to say, so this knows at once
   // only for a job Redis has not acknowledged: it is dropped now (true), and removed if it arrives
-  // (a worker that takes it before that computes it for nothing). A job in Redis
+  // (a worker that meets it first drops it: the deadline is sealed in the request). A job in Redis
   // is asked to be removed, which BullMQ does only for one no worker holds, and this says false:
   // the call then ends with the first of its answers in the event stream, `removed` (no worker
   // had started it: ERR_BCRYPT_DEADLINE) or its worker's result. If Redis cannot be asked, the
@@ -245,13 +255,17 @@ function connect(options = {}) {
   }
 
   // One of the backend's calls (`op` names it), sent to the queue. `data` is read (sealed) before
-  // this returns; with the local fallback a copy is kept until the job is added.
-  function submit(op, data, setting, { cancellation }) {
+  // this returns; with the local fallback a copy is kept until the job is added. The request carries
+  // the schedule, so that the worker's pool orders the job as this process's pool would, and the
+  // call's own deadline when it is earlier than the tier's.
+  function submit(op, data, setting, { cancellation, schedule = {} }) {
     if (closed) return Promise.reject(error('QueueClosed'))
     const id = randomUUID()
-    const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: Date.now() + timeout })
+    const now = Date.now()
+    const startBy = schedule.timeoutMs < timeout ? now + schedule.timeoutMs : Infinity
+    const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: now + timeout, startBy, schedule })
     const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(data), setting } : undefined
-    const call = { id, op, added: false, answered: false }
+    const call = { id, op, cls: schedule.class ?? 1, key: schedule.key, startBy, added: false, answered: false }
     call.promise = new Promise((resolve, reject) => {
       Object.assign(call, { resolve, reject })
       pending.set(id, call)
@@ -276,11 +290,7 @@ function connect(options = {}) {
         if (inWait + inPrioritized >= maxWaiting) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
         if (!pending.has(call.id)) return
       }
-      // Compares first, as the local pool does (a login waits for one hash, not for every queued
-      // registration): BullMQ's workers take from the plain wait list before its prioritized set, so
-      // compares go to the one and hashes, with a priority, to the other (first in, first out
-      // within each).
-      const priority = compareFirst && call.op === 'hash' ? 1 : undefined
+      const priority = priorityOf(call.cls, call.op, compareFirst)
       await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
       call.added = true
       counters.added++
@@ -296,12 +306,15 @@ function connect(options = {}) {
     }
   }
 
-  // The caller opted into the local pool for when Redis is unreachable. Still under its deadline.
+  // The caller opted into the local pool for when Redis is unreachable. Still under its deadlines,
+  // and scheduled as asked.
   function runLocally(call, local) {
     counters.local++
     const cancellation = new binding.Cancellation()
     call.local = cancellation
-    localBackend(binding)[call.op](local.data, local.setting, { cancellation }).then(
+    const startIn = Math.max(0, call.startBy - Date.now())
+    const schedule = { class: call.cls, key: call.key, timeoutMs: Number.isFinite(startIn) ? startIn : undefined }
+    localBackend(binding)[call.op](local.data, local.setting, { cancellation, schedule }).then(
       (value) => finish(call, undefined, value),
       (err) => finish(call, err),
     )

@@ -12,6 +12,8 @@
 // - A request that does not open under the key is failed, never computed; one whose deadline has
 //   passed is answered "expired" without computing it; a deadline that passes mid-hash frees the
 //   lane at the pool's next step.
+// - Each job runs on the pool with the schedule sealed in its request (class, fair-share key, the
+//   call's own start-by deadline), so the pool orders the jobs in hand as the caller's would.
 // - `close()` (SIGTERM in the CLI) lets the jobs in hand finish; those it cannot finish in time go
 //   back to the queue when their locks lapse.
 
@@ -20,7 +22,7 @@ const { setTimeout: sleep } = require('node:timers/promises')
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
 const { localBackend } = require('../api.js')
-const { toWire } = require('../errors.js')
+const { toWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
 const { loadPeers, optionsFromUrl, blockingOptions } = require('./redis.js')
@@ -70,12 +72,19 @@ function startWorker(options = {}) {
       throw new Error(envelope.REFUSALS.unauthenticated)
     }
     const seal = (result) => envelope.sealResult(key, name, job.id, result)
-    const left = request.deadline - Date.now()
-    if (!(left > 0)) {
+    const now = Date.now()
+    const left = request.deadline - now
+    const startIn = request.startBy - now
+    // The caller has given up (the tier's timeout), or the call's own deadline passed before this
+    // worker took it: either way it is not computed.
+    if (!(left > 0 && startIn > 0)) {
       request.data.fill(0)
       counters.expired++
-      return seal({ expired: true })
+      return seal(left > 0 ? { error: DEADLINE_PASSED } : { expired: true })
     }
+    // The pool schedules it as the caller's pool would have: its class, its fair-share key, and the
+    // call's start-by deadline (past it, still queued here, the pool drops it: ERR_BCRYPT_DEADLINE).
+    const schedule = { ...request.schedule, timeoutMs: Number.isFinite(startIn) ? startIn : undefined }
     const cancellation = new binding.Cancellation()
     let expired = false
     const timer = setTimeout(() => {
@@ -88,7 +97,7 @@ function startWorker(options = {}) {
     let pending
     try {
       const setting = request.op === 'compareUnknown' ? Number(request.setting) : request.setting
-      pending = pool[request.op](request.data, setting, { cancellation })
+      pending = pool[request.op](request.data, setting, { cancellation, schedule })
     } catch (err) {
       pending = Promise.reject(err)
     } finally {
@@ -111,7 +120,7 @@ function startWorker(options = {}) {
       // A native failure (a malformed salt, a full queue, a panic): the caller's facade words it.
       const wire = toWire(err)
       if (wire === undefined) throw err
-      counters.failed++
+      counters[wire.kind === 'Deadline' ? 'expired' : 'failed']++
       return seal({ error: wire })
     } finally {
       clearTimeout(timer)
