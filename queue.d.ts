@@ -105,7 +105,11 @@ export interface WorkerOptions extends QueueSettings {
   threads?: number
   /** Jobs taken at once; default threads × lanesPerThread, every lane. */
   concurrency?: number
-  /** Called with each connection error (Redis down). */
+  /** How long a job's lock lasts unless renewed (ms); default 2,000. A worker that dies loses its jobs' locks after this. */
+  lockDuration?: number
+  /** How often stalled jobs (their locks lapsed) are put back on the queue (ms); default 1,000. */
+  stalledInterval?: number
+  /** Called with each connection error (Redis down), and if the pool cannot start. */
   onError?: (err: Error) => void
 }
 
@@ -134,7 +138,6 @@ export interface QueueWorker {
   /** Stops taking jobs and lets those in hand finish (up to `graceMs`, default 10,000). */
   close(options?: { graceMs?: number }): Promise<void>
   ready(): Promise<void>
-  takeDurations(): number[]
 }
 
 /** A client whose `hash` and `compare` run on the tier's workers. Returns at once. */
@@ -143,3 +146,15 @@ export declare function connect(options?: ConnectOptions): QueueClient
 export declare function startWorker(options?: WorkerOptions): QueueWorker
 /** A new key, base64, for `BCRYPT_OFFLOAD_QUEUE_KEY`. */
 export declare function newKey(): string
+
+/** What `compareLegacy` needs: the package, or a queue client. */
+export interface Comparer {
+  compare(data: Data, encrypted: string): Promise<boolean>
+}
+
+/**
+ * Checks `password` against a stored value `rehash-db` may leave: a plain bcrypt hash, a wrapped
+ * legacy digest (`md5:$2b$…`, `sha1:$2b$…`) or a digest not yet wrapped. `upgrade`: store a plain
+ * bcrypt hash of the password now.
+ */
+export declare function compareLegacy(bcrypt: Comparer, password: Data, stored: string): Promise<{ ok: boolean; upgrade: boolean }>

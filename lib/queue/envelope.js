@@ -202,4 +202,4 @@ function keyFrom(option, env = process.env) {
 /** A fresh key, base64, for BCRYPT_OFFLOAD_QUEUE_KEY. */
 const newKey = () => randomBytes(KEY_BYTES).toString('base64')
 
-module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, REFUSALS, refusalOf, KEY_BYTES }
+module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, REFUSALS, refusalOf }

@@ -73,4 +73,4 @@ const producerOptions = (base, commandTimeout) => ({
 /** A blocking connection's options (BullMQ requires maxRetriesPerRequest null there). */
 const blockingOptions = (base) => ({ ...base, maxRetriesPerRequest: null })
 
-module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions, retryStrategy }
+module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions }

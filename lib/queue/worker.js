@@ -36,7 +36,8 @@ const MAX_STALLED = 3
 
 /**
  * Starts a worker over this process's pool. Options: `redis` (URL), `key`, `name` and `prefix` (as
- * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`.
+ * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`,
+ * `lockDuration` and `stalledInterval` (ms; BullMQ's, defaults above), `onError`.
  */
 function startWorker(options = {}) {
   if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
@@ -59,7 +60,7 @@ function startWorker(options = {}) {
 
   const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0 }
   const pool = localBackend(binding)
-  const durations = [] // ms per computed job, since the last metrics read (bounded)
+  let lastError // the last connection error (or the pool's failure to start), for stats()
 
   async function processJob(job, token, signal) {
     if (job.data?.k !== keyId) {
@@ -93,7 +94,6 @@ function startWorker(options = {}) {
     }, left)
     const onAbort = () => cancellation.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
-    const started = performance.now()
     let pending
     try {
       const setting = request.op === 'compareUnknown' ? Number(request.setting) : request.setting
@@ -106,7 +106,6 @@ function startWorker(options = {}) {
     try {
       const value = await pending
       counters[request.op === 'hash' ? 'hash' : 'compare']++
-      if (durations.length < 10_000) durations.push(performance.now() - started)
       return seal({ value })
     } catch (err) {
       if (expired) {
@@ -138,18 +137,22 @@ function startWorker(options = {}) {
     removeOnComplete: { count: 0 },
     removeOnFail: { count: 0 },
   })
-  if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
-    // A cost-4 hash starts the pool, and with it the lane measurement.
-    bcrypt.hash('', 4).then(async () => {
-      while (bcrypt.stats().lanesSource === 'provisional' && !closing) await sleep(10, undefined, { ref: false })
-      if (!closing) worker.concurrency = concurrency = everyLane()
-    })
-  }
-  let lastError
-  worker.on('error', (err) => {
+  const reportError = (err) => {
     lastError = err.message
     options.onError?.(err)
-  })
+  }
+  if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
+    // A cost-4 hash starts the pool, and with it the lane measurement. If the pool cannot start,
+    // the worker keeps its provisional concurrency and says why (its jobs will fail the same way).
+    bcrypt
+      .hash('', 4)
+      .then(async () => {
+        while (bcrypt.stats().lanesSource === 'provisional' && !closing) await sleep(10, undefined, { ref: false })
+        if (!closing) worker.concurrency = concurrency = everyLane()
+      })
+      .catch(reportError)
+  }
+  worker.on('error', reportError)
 
   /**
    * Stops taking jobs and waits for those in hand to finish; after `graceMs` (default 10 s) it stops
@@ -187,8 +190,6 @@ function startWorker(options = {}) {
     close,
     /** Resolves once the worker's connection is up. */
     ready: () => worker.waitUntilReady().then(() => undefined),
-    /** Durations (ms) of the jobs computed since the last call; for the metrics. */
-    takeDurations: () => durations.splice(0),
   }
 }
 
