@@ -9,7 +9,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 
 const local = require('..')
-const { redisForFile, until, queueTestFile, tier, cliTier, waitingCount, waitingIds, settle, ms } = require('./redis-helpers.js')
+const { redisForFile, until, queueTestFile, tier, cliTier, waitingCount, waitingIds, completedEvents, settle, ms } = require('./redis-helpers.js')
 const { createErrors } = require('../lib/errors.js')
 const envelope = require('../lib/queue/envelope.js')
 
@@ -68,9 +68,7 @@ test('a worker drops a job whose deadline has passed, without computing it', { t
     assert.equal(worker.stats().hash, 0)
     assert.equal(local.stats().completed, computed)
     // The sealed answers, from the event stream.
-    const completed = (await redis.command('XRANGE', keys('events'), '-', '+'))
-      .map(([, fields]) => Object.fromEntries(fields.map(String).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))))
-      .filter((e) => e.event === 'completed')
+    const completed = await completedEvents(redis, keys)
     const answers = ids.map((id) => envelope.openResult(k, name, id, JSON.parse(completed.find((e) => e.jobId === id).returnvalue)))
     assert.deepEqual(answers, [{ expired: true }, { error: { kind: 'Deadline', facts: { waitMs: null } } }])
     const { fromNative } = createErrors(require('../binding.js'))

@@ -243,6 +243,13 @@ const waitingCount = async (redis, keys) => (await redis.command('LLEN', keys('w
 const waitingIds = async (redis, keys) =>
   [...(await redis.command('LRANGE', keys('wait'), 0, -1)).reverse(), ...(await redis.command('ZRANGE', keys('prioritized'), 0, -1))].map(String)
 
+// The queue's `completed` events after the stream entry `since` (exclusive; all by default), each as
+// its fields: `jobId`, `returnvalue` (the sealed result, as JSON), ...
+const completedEvents = async (redis, keys, since = '-') =>
+  (await redis.command('XRANGE', keys('events'), since === '-' ? since : `(${since}`, '+'))
+    .map(([, fields]) => Object.fromEntries(fields.map(String).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))))
+    .filter((e) => e.event === 'completed')
+
 // A worker process (the CLI), with one pool thread. Resolves once it says it is ready.
 async function spawnWorker(redis, key, name) {
   const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--name', name], {
@@ -304,5 +311,6 @@ module.exports = {
   tier,
   waitingCount,
   waitingIds,
+  completedEvents,
   cliTier,
 }
