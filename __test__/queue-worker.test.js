@@ -10,7 +10,7 @@ const assert = require('node:assert/strict')
 
 const local = require('..')
 const { redisForFile, until, queueTestFile, tier, cliTier, waitingCount, waitingIds, completedEvents, settle, ms } = require('./redis-helpers.js')
-const { createErrors } = require('../lib/errors.js')
+const { createErrors, fromWire } = require('../lib/errors.js')
 const envelope = require('../lib/queue/envelope.js')
 
 queueTestFile()
@@ -72,7 +72,6 @@ test('a worker drops a job whose deadline has passed, without computing it', { t
     const answers = ids.map((id) => envelope.openResult(k, name, id, JSON.parse(completed.find((e) => e.jobId === id).returnvalue)))
     assert.deepEqual(answers, [{ expired: true }, { error: { kind: 'Deadline', facts: { waitMs: null } } }])
     const { fromNative } = createErrors(require('../binding.js'))
-    const { fromWire } = require('../lib/errors.js')
     assert.equal(fromNative(fromWire(answers[1].error)).code, 'ERR_BCRYPT_DEADLINE')
   } finally {
     await close()
