@@ -220,8 +220,9 @@ function connect(options = {}) {
   // (a worker that meets it first drops it: the deadline is sealed in the request). A job in Redis
   // is asked to be removed, which BullMQ does only for one no worker holds, and this says false:
   // the call then ends with the first of its answers in the event stream, `removed` (no worker
-  // had started it: ERR_BCRYPT_DEADLINE) or its worker's result. If Redis cannot be asked, the
-  // tier's own timeout ends it.
+  // had started it: ERR_BCRYPT_DEADLINE) or its worker's result. Not remove()'s own answer: it is 1
+  // for a job already gone too (completed a moment before), where the stream has the result first.
+  // If Redis cannot be asked, the tier's own timeout ends the call.
   function expire(call) {
     if (pending.get(call.id) !== call) return false
     if (call.local) {
