@@ -1,9 +1,11 @@
-// Types of `bcrypt-offload/queue` (queue.js): the hashing tier on BullMQ and Redis. `hash` and
-// `compare` keep the package's call forms (index.d.ts); what the queue adds is typed here.
+// Types of `bcrypt-offload/queue` (queue.js): the hashing tier on BullMQ and Redis. `hash`,
+// `compare` and `compareUnknown` keep the package's call forms (index.d.ts); what the queue adds is
+// typed here.
 // __test__/types/sample-queue.cts compiles a sample against it.
 
 import type { AbortError, AsyncHashOptions, AsyncOptions, Callback, Data } from './index'
 import type {
+  compareUnknown as CompareUnknown,
   genSalt as GenSalt,
   genSaltSync as GenSaltSync,
   getRounds as GetRounds,
@@ -43,7 +45,7 @@ export interface ConnectOptions extends QueueSettings {
   maxWaiting?: number
   /** `'local'`: when Redis is unavailable, compute on this process's own pool instead of rejecting. Default `false`. */
   fallback?: false | 'local'
-  /** Workers take this client's compares before its queued hashes (BullMQ priorities), as the local pool does. `false`: arrival order. Default `true`. */
+  /** Workers take a class's compares before its queued hashes (BullMQ priorities), as the local pool does. `false`: arrival order within a class. Default `true`. */
   compareFirst?: boolean
   /** The default of `rejectLongPasswords` for this client's `hash`. */
   rejectLongPasswords?: boolean
@@ -65,6 +67,8 @@ export interface ClientStats {
   tampered: number
   failed: number
   aborted: number
+  /** Rejected with `ERR_BCRYPT_DEADLINE`: the call's own `timeout` or `deadline` passed before a worker started it. */
+  expired: number
   /** Run on the local pool (`fallback: 'local'`). */
   local: number
 }
@@ -78,6 +82,8 @@ export interface QueueClient {
   compare(data: Data, encrypted: string, options?: AsyncOptions): Promise<boolean>
   compare(data: Data, encrypted: string, callback: Callback<boolean>): void
   compare(data: Data, encrypted: string, options: AsyncOptions, callback: Callback<boolean>): void
+  /** A compare's work at `rounds` for an account that does not exist, computed by a worker; resolves `false`. */
+  compareUnknown: typeof CompareUnknown
   genSalt: typeof GenSalt
   genSaltSync: typeof GenSaltSync
   getRounds: typeof GetRounds
@@ -99,7 +105,11 @@ export interface WorkerOptions extends QueueSettings {
   threads?: number
   /** Jobs taken at once; default threads × lanesPerThread, every lane. */
   concurrency?: number
-  /** Called with each connection error (Redis down). */
+  /** How long a job's lock lasts unless renewed (ms); default 2,000. A worker that dies loses its jobs' locks after this. */
+  lockDuration?: number
+  /** How often stalled jobs (their locks lapsed) are put back on the queue (ms); default 1,000. */
+  stalledInterval?: number
+  /** Called with each connection error (Redis down), and if the pool cannot start. */
   onError?: (err: Error) => void
 }
 
@@ -108,10 +118,10 @@ export interface WorkerStats {
   concurrency: number
   running: boolean
   lastError: string | undefined
-  /** Jobs computed, by operation. */
+  /** Jobs computed, by operation (`compare` counts `compareUnknown`'s too). */
   hash: number
   compare: number
-  /** Dropped: their deadline had passed. */
+  /** Dropped uncomputed: the tier's deadline or the call's own had passed. */
   expired: number
   /** Refused: the request did not open under this worker's key. */
   rejected: number
@@ -128,7 +138,6 @@ export interface QueueWorker {
   /** Stops taking jobs and lets those in hand finish (up to `graceMs`, default 10,000). */
   close(options?: { graceMs?: number }): Promise<void>
   ready(): Promise<void>
-  takeDurations(): number[]
 }
 
 /** A client whose `hash` and `compare` run on the tier's workers. Returns at once. */
@@ -137,3 +146,15 @@ export declare function connect(options?: ConnectOptions): QueueClient
 export declare function startWorker(options?: WorkerOptions): QueueWorker
 /** A new key, base64, for `BCRYPT_OFFLOAD_QUEUE_KEY`. */
 export declare function newKey(): string
+
+/** What `compareLegacy` needs: the package, or a queue client. */
+export interface Comparer {
+  compare(data: Data, encrypted: string): Promise<boolean>
+}
+
+/**
+ * Checks `password` against a stored value `rehash-db` may leave: a plain bcrypt hash, a wrapped
+ * legacy digest (`md5:$2b$…`, `sha1:$2b$…`) or a digest not yet wrapped. `upgrade`: store a plain
+ * bcrypt hash of the password now.
+ */
+export declare function compareLegacy(bcrypt: Comparer, password: Data, stored: string): Promise<{ ok: boolean; upgrade: boolean }>

@@ -125,3 +125,68 @@ test('close(): calls in flight settle, later ones reject with ERR_BCRYPT_QUEUE_C
     await close()
   }
 })
+
+test("a call's own timeout or deadline: ERR_BCRYPT_DEADLINE while its job waits, and its job is removed", { timeout: 30_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { workers: 0 })
+  try {
+    const stored = local.hashSync('pw', local.genSaltSync(FAST))
+    const expected = await local.hash('pw', FAST, { deadline: 0 }).catch((e) => e)
+    for (const [label, call] of [
+      ['timeout, promise', () => client.hash('pw', FAST, { timeout: 100 })],
+      ['deadline, promise', () => client.compare('pw', stored, { deadline: Date.now() + 100 })],
+      ['timeout, callback', () => new Promise((resolve, reject) => client.compare('pw', stored, { timeout: 100 }, (err, ok) => (err ? reject(err) : resolve(ok))))],
+    ]) {
+      const err = await call().catch((e) => e)
+      assert.equal(err.code, 'ERR_BCRYPT_DEADLINE', `${label}: ${err.message}`)
+      assert.equal(err.constructor, expected.constructor)
+      assert.equal(err.message, 'bcrypt-offload: the deadline passed before a lane was free; the job was dropped uncomputed')
+    }
+    await until(async () => (await waitingCount(redis, keys)) === 0 && client.stats().pending === 0)
+    assert.equal(client.stats().expired, 3)
+    assert.equal(client.stats().timedOut, 0)
+  } finally {
+    await close()
+  }
+})
+
+test("a job a worker has started when the call's deadline passes finishes, and the call resolves", { timeout: 30_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { workers: 1 })
+  try {
+    // A hash long enough (cost 15) to still run at the deadline, taken at once by an idle worker.
+    const deadlineMs = 500
+    const since = performance.now()
+    const call = settle(client.hash('started in time', 15, { timeout: deadlineMs }))
+    await until(async () => (await redis.command('LLEN', keys('active'))) === 1)
+    assert.ok(performance.now() - since < deadlineMs, 'the worker took the job before its deadline')
+    const { value, error } = await call
+    assert.ok(performance.now() - since > deadlineMs, 'it ran past its deadline')
+    assert.equal(error, undefined)
+    assert.equal(local.compareSync('started in time', value), true)
+    assert.equal(client.stats().expired, 0)
+  } finally {
+    await close()
+  }
+})
+
+test("compareUnknown: a worker does a compare's work at the cost asked, in a job named as any compare", { timeout: 30_000 }, async () => {
+  const { client, close, addWorker, keys } = await tier(redis, { workers: 0 })
+  try {
+    const call = client.compareUnknown('nobody', { rounds: 5 })
+    await until(async () => (await waitingCount(redis, keys)) === 1)
+    const [id] = await waitingIds(redis, keys)
+    assert.equal(String(await redis.command('HGET', keys(id), 'name')), 'compare')
+    const steps = local.stats().laneSteps
+    const worker = await addWorker()
+    assert.equal(await call, false)
+    // One hash at cost 5 is 1 + 2^6 key-schedule steps (the pool's own count; no other job ran).
+    assert.equal(local.stats().laneSteps - steps, 1 + 2 ** 6)
+    assert.equal(worker.stats().compare, 1)
+    assert.deepEqual(await new Promise((resolve) => client.compareUnknown('nobody', { rounds: FAST }, (...args) => resolve(args))), [undefined, false])
+    for (const args of [[], [42], ['pw', { rounds: 'ten' }], ['pw', { priority: 'urgent' }]]) {
+      const [a, b] = [await client.compareUnknown(...args).catch((e) => e), await local.compareUnknown(...args).catch((e) => e)]
+      assert.deepEqual([a.constructor, a.code, a.message], [b.constructor, b.code, b.message])
+    }
+  } finally {
+    await close()
+  }
+})

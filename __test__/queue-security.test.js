@@ -11,7 +11,7 @@ const { randomBytes } = require('node:crypto')
 const path = require('node:path')
 
 const local = require('..')
-const { startRedis, redisForFile, queueTestFile, tier, queueName, secret, settle, until } = require('./redis-helpers.js')
+const { startRedis, redisForFile, queueTestFile, tier, queueName, secret, settle, until, waitingCount, waitingIds, completedEvents } = require('./redis-helpers.js')
 const { connect, startWorker, newKey } = require('../queue.js')
 const envelope = require('../lib/queue/envelope.js')
 
@@ -87,7 +87,7 @@ test('no password or hash rests in Redis, its AOF, RDB, event stream or slowlog'
 })
 
 test('a result rewritten or replayed from another job rejects, never resolves wrong', { timeout: 30_000 }, async () => {
-  const { client, close, name, workers } = await tier(redis)
+  const { client, close, name, workers, keys } = await tier(redis)
   // What an attacker who can write to Redis (but has no key) can do: answer jobs with results
   // of their choosing, copied from other jobs or made up.
   const { Worker } = require('bullmq')
@@ -100,10 +100,7 @@ test('a result rewritten or replayed from another job rejects, never resolves wr
     const since = (await redis.command('XREVRANGE', `bull:${name}:events`, '+', '-', 'COUNT', '1'))[0]?.[0] ?? '0-0'
     assert.equal(await client.compare('right password', stored), true)
     assert.equal(await client.hash('alice password', FAST).then((h) => local.compareSync('alice password', h)), true)
-    const completed = (await redis.command('XRANGE', `bull:${name}:events`, `(${since}`, '+'))
-      .map(([, fields]) => Object.fromEntries(fields.map(String).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))))
-      .filter((e) => e.event === 'completed')
-      .map((e) => JSON.parse(e.returnvalue))
+    const completed = (await completedEvents(redis, keys, since)).map((e) => JSON.parse(e.returnvalue))
     assert.equal(completed.length, 2)
     const [trueResult, aliceHash] = completed
     await workers[0].close()
@@ -134,10 +131,10 @@ test('a request rewritten in Redis is refused, never computed', { timeout: 30_00
   try {
     // Two queued jobs; the second's request is replaced by the first's (a replay under another id).
     const first = settle(client.compare('pw one', local.hashSync('pw one', local.genSaltSync(FAST))))
-    await until(async () => (await redis.command('LLEN', keys('wait'))) === 1)
+    await until(async () => (await waitingCount(redis, keys)) === 1)
     const second = settle(client.compare('pw two', local.hashSync('pw one', local.genSaltSync(FAST))))
-    await until(async () => (await redis.command('LLEN', keys('wait'))) === 2)
-    const [idSecond, idFirst] = (await redis.command('LRANGE', keys('wait'), 0, -1)).map(String)
+    await until(async () => (await waitingCount(redis, keys)) === 2)
+    const [idFirst, idSecond] = await waitingIds(redis, keys)
     const data = await redis.command('HGET', keys(idFirst), 'data')
     await redis.command('HSET', keys(idSecond), 'data', data)
     const worker = await addWorker()

@@ -43,3 +43,23 @@ test('settings: the key, the URL and the limits are checked before anything conn
   )
   assert.equal(optionsFromUrl('redis://[::1]:7000', {}, () => new Error()).host, '::1')
 })
+
+test('a worker whose pool cannot start says so through onError, not as an unhandled rejection', { timeout: 30_000 }, async (t) => {
+  const bcrypt = require('..')
+  if (bcrypt.stats().lanesSource !== 'provisional') return t.skip('the pool has started: the worker would not warm it up')
+  const hash = bcrypt.hash
+  bcrypt.hash = () => Promise.reject(new Error('no pool thread'))
+  const reported = []
+  const unhandled = []
+  const onUnhandled = (reason) => unhandled.push(reason?.message)
+  process.on('unhandledRejection', onUnhandled)
+  const worker = startWorker({ redis: 'redis://127.0.0.1:1', key: randomBytes(32), onError: (err) => reported.push(err.message) })
+  try {
+    while (!reported.includes('no pool thread') && unhandled.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.deepEqual(unhandled, [])
+  } finally {
+    process.off('unhandledRejection', onUnhandled)
+    bcrypt.hash = hash
+    await worker.close({ graceMs: 100 })
+  }
+})

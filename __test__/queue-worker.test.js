@@ -9,7 +9,8 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 
 const local = require('..')
-const { redisForFile, until, queueTestFile, tier, cliTier, waitingCount, ms } = require('./redis-helpers.js')
+const { redisForFile, until, queueTestFile, tier, cliTier, waitingCount, waitingIds, completedEvents, settle, ms } = require('./redis-helpers.js')
+const { createErrors, fromWire } = require('../lib/errors.js')
 const envelope = require('../lib/queue/envelope.js')
 
 queueTestFile()
@@ -29,7 +30,8 @@ test('workers take compares before queued hashes; compareFirst: false keeps arri
       calls.push(client.compare('pw', stored).then((ok) => done.push(`compare ${ok}`)))
       await until(() => client.stats().added === 5)
       assert.equal(await waitingCount(redis, keys), 5)
-      assert.equal(await redis.command('ZCARD', keys('prioritized')), compareFirst ? 4 : 0)
+      // Normal calls: all in BullMQ's prioritized set, compares ahead of hashes with compareFirst.
+      assert.equal(await redis.command('ZCARD', keys('prioritized')), 5)
       // One job at a time, so the order they complete in is the order the worker took them.
       await addWorker({ concurrency: 1 })
       await Promise.all(calls)
@@ -42,19 +44,76 @@ test('workers take compares before queued hashes; compareFirst: false keeps arri
 })
 
 test('a worker drops a job whose deadline has passed, without computing it', { timeout: 30_000 }, async () => {
-  const { client, close, addWorker, name, key } = await tier(redis, { workers: 0 })
+  const { client, close, addWorker, name, key, keys } = await tier(redis, { workers: 0 })
   try {
-    const id = require('node:crypto').randomUUID()
     const k = Buffer.from(key, 'base64')
-    const s = envelope.sealRequest(k, name, id, { op: 'hash', setting: local.genSaltSync(FAST), data: 'late', deadline: Date.now() - 1 })
-    await client.queue.add('hash', { k: envelope.keyId(k), s }, { jobId: id, removeOnComplete: true })
+    // Past the tier's deadline (the caller gave up), and past the call's own start-by deadline
+    // only: the first is answered "expired", the second ERR_BCRYPT_DEADLINE, as the caller's pool
+    // would have answered it.
+    const late = [
+      { deadline: Date.now() - 1 },
+      { deadline: Date.now() + 60_000, startBy: Date.now() - 1 },
+    ]
+    const ids = []
+    for (const times of late) {
+      const id = require('node:crypto').randomUUID()
+      const s = envelope.sealRequest(k, name, id, { op: 'hash', setting: local.genSaltSync(FAST), data: 'late', ...times })
+      await client.queue.add('hash', { k: envelope.keyId(k), s }, { jobId: id, removeOnComplete: true })
+      ids.push(id)
+    }
     const computed = local.stats().completed
-    const worker = await addWorker()
-    await until(() => worker.stats().expired === 1)
+    // One job at a time, and no warm-up hash (a worker measuring its lanes computes one).
+    const worker = await addWorker({ concurrency: 1 })
+    await until(() => worker.stats().expired === 2)
     assert.equal(worker.stats().hash, 0)
     assert.equal(local.stats().completed, computed)
+    // The sealed answers, from the event stream.
+    const completed = await completedEvents(redis, keys)
+    const answers = ids.map((id) => envelope.openResult(k, name, id, JSON.parse(completed.find((e) => e.jobId === id).returnvalue)))
+    assert.deepEqual(answers, [{ expired: true }, { error: { kind: 'Deadline', facts: { waitMs: null } } }])
+    const { fromNative } = createErrors(require('../binding.js'))
+    assert.equal(fromNative(fromWire(answers[1].error)).code, 'ERR_BCRYPT_DEADLINE')
   } finally {
     await close()
+  }
+})
+
+test('across workers: high before normal before low, compares before hashes in a class; the pool gets the class', { timeout: 60_000 }, async () => {
+  const stored = local.hashSync('pw', local.genSaltSync(FAST))
+  const arrivals = ['low hash', 'low compare', 'normal hash', 'normal compare', 'high hash', 'high compare']
+  for (const compareFirst of [true, false]) {
+    const { client, close, addWorker, keys } = await tier(redis, { workers: 0, compareFirst })
+    try {
+      // One worker taking one job at a time, held busy by a long hash while the others are queued.
+      await addWorker({ concurrency: 1 })
+      const before = local.stats().classes
+      const blocker = settle(client.hash('blocker', 14))
+      await until(async () => (await redis.command('LLEN', keys('active'))) === 1)
+      const taken = []
+      const calls = []
+      for (const label of arrivals) {
+        const [priority, op] = label.split(' ')
+        const call = op === 'hash' ? client.hash(label, FAST, { priority }) : client.compare('pw', stored, { priority, key: label })
+        calls.push(call.then(() => taken.push(label)))
+        await until(() => client.stats().added === calls.length + 1) // one after the other: arrival order is known
+      }
+      const ids = await waitingIds(redis, keys)
+      assert.equal(ids.length, arrivals.length, 'all six wait while the worker holds the long hash')
+      assert.equal(await client.stats().pending, arrivals.length + 1)
+      // Where BullMQ keeps them, in the order workers take them: the wait list is priority 0.
+      const waitList = (await redis.command('LRANGE', keys('wait'), 0, -1)).map(String)
+      const priorities = await Promise.all(ids.map(async (id) => (waitList.includes(id) ? 0 : Number(await redis.command('HGET', keys(id), 'priority')))))
+      assert.deepEqual(priorities, compareFirst ? [0, 1, 2, 3, 4, 5] : [0, 0, 2, 2, 4, 4])
+      assert.ok(!(await blocker).error)
+      await Promise.all(calls)
+      const byClass = compareFirst ? ['compare', 'hash'] : ['hash', 'compare']
+      assert.deepEqual(taken, ['high', 'normal', 'low'].flatMap((priority) => byClass.map((op) => `${priority} ${op}`)))
+      // The worker's pool scheduled each job in its own class (the blocker is normal).
+      const after = local.stats().classes
+      assert.deepEqual(['high', 'normal', 'low'].map((c) => after[c].completed - before[c].completed), [2, 3, 2])
+    } finally {
+      await close()
+    }
   }
 })
 

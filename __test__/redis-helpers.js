@@ -236,11 +236,19 @@ async function tier(redis, { workers = 1, ...clientOptions } = {}) {
   }
 }
 
-// How many jobs wait for a worker: compares in BullMQ's wait list, hashes in its prioritized set
-// (compareFirst, the default), and the ids of those waiting.
+// How many jobs wait for a worker, in BullMQ's wait list (high compares) or its prioritized set (the
+// others: lib/queue/client.js, priorityOf), and the ids of those waiting, in the order workers take
+// them: the wait list from its tail, then the prioritized set by score.
 const waitingCount = async (redis, keys) => (await redis.command('LLEN', keys('wait'))) + (await redis.command('ZCARD', keys('prioritized')))
 const waitingIds = async (redis, keys) =>
-  [...(await redis.command('LRANGE', keys('wait'), 0, -1)), ...(await redis.command('ZRANGE', keys('prioritized'), 0, -1))].map(String)
+  [...(await redis.command('LRANGE', keys('wait'), 0, -1)).reverse(), ...(await redis.command('ZRANGE', keys('prioritized'), 0, -1))].map(String)
+
+// The queue's `completed` events after the stream entry `since` (exclusive; all by default), each as
+// its fields: `jobId`, `returnvalue` (the sealed result, as JSON), ...
+const completedEvents = async (redis, keys, since = '-') =>
+  (await redis.command('XRANGE', keys('events'), since === '-' ? since : `(${since}`, '+'))
+    .map(([, fields]) => Object.fromEntries(fields.map(String).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))))
+    .filter((e) => e.event === 'completed')
 
 // A worker process (the CLI), with one pool thread. Resolves once it says it is ready.
 async function spawnWorker(redis, key, name) {
@@ -303,5 +311,6 @@ module.exports = {
   tier,
   waitingCount,
   waitingIds,
+  completedEvents,
   cliTier,
 }

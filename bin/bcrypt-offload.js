@@ -129,7 +129,7 @@ async function main() {
     case 'keygen':
       return console.log(require('../lib/queue/envelope.js').newKey())
     case 'rehash-db':
-      return require('../lib/queue/rehash.js').cli(args, { parse, int, fail })
+      return require('../lib/cli/rehash-db.js').cli(args, { parse, int, fail })
     case undefined:
     case '-h':
     case '--help':

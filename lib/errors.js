@@ -6,11 +6,74 @@
 // binding never words a message: it throws a plain Error whose `code` is one of the native kinds
 // below (`InvalidSalt`, `QueueFull`, …) with the facts as properties, and `fromNative` words it here.
 // A new error is one row in this table and one `error(...)` call where it happens (plus, for a
-// native one, its kind in src/bindings/error.rs).
+// native one, its kind in src/bindings/error.rs). The queue tier words its own (lib/queue/errors.js).
 
-// The queue tier's optional peer dependencies, at the versions it is tested with (package.json's
-// devDependencies pin the same).
-const QUEUE_PEERS = 'bullmq@6.7.0 ioredis@5.11.1'
+// The native kinds (src/bindings/error.rs), worded from the facts the binding attaches; `envRanges`
+// says what each environment variable the pool reads may hold.
+const nativeRows = (envRanges) => ({
+  InvalidSalt: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue'],
+  InvalidHash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'invalid hash provided'],
+  QueueFull: [
+    Error,
+    'ERR_BCRYPT_QUEUE_FULL',
+    ({ maxQueue, priority }) => `bcrypt-offload: ${maxQueue} jobs are already queued at priority "${priority}" (maxQueue)`,
+  ],
+  // waitMs null: the deadline passed while the job waited (the pool, or the facade's timer, said
+  // so); a number: refused up front, with the wait the pool foresaw (0: the deadline had passed).
+  Deadline: [
+    Error,
+    'ERR_BCRYPT_DEADLINE',
+    ({ waitMs }) => {
+      if (waitMs == null) return 'bcrypt-offload: the deadline passed before a lane was free; the job was dropped uncomputed'
+      if (waitMs === 0) return 'bcrypt-offload: the deadline had already passed; the job was not queued'
+      return `bcrypt-offload: the job cannot start before its deadline (about ${Math.ceil(waitMs)} ms of work is queued ahead of it)`
+    },
+  ],
+  PoolStarted: [
+    Error,
+    'ERR_BCRYPT_POOL_STARTED',
+    ({ running }) => `the pool already runs ${running} threads; call configure() before the first hash or compare`,
+  ],
+  PoolSpawn: [Error, 'ERR_BCRYPT_POOL_SPAWN', ({ reason }) => `could not start a pool thread: ${reason}`],
+  BadEnv: [RangeError, 'ERR_OUT_OF_RANGE', ({ variable, value }) => `${variable} must be ${envRanges[variable]}, got ${JSON.stringify(value)}`],
+  Internal: [Error, 'ERR_BCRYPT_INTERNAL', () => 'bcrypt-offload: internal error while hashing (a bug: please report it)'],
+})
+const NATIVE_KINDS = new Set(Object.keys(nativeRows({})))
+
+// The binding's failures, recognised here and nowhere else. A native failure is a plain Error whose
+// message and `code` are one of the kinds above, its facts its own properties. On the wire (the
+// queue tier sends a worker's failure to its caller) it is `{ kind, facts }`, facts being strings,
+// numbers, booleans or null.
+
+/** The native kind of what the binding threw or rejected with; `undefined` for any other value. */
+function nativeKind(err) {
+  // Not `instanceof Error`: the binding's errors come from the realm the addon was loaded in,
+  // which under jest or `vm` is not this module's.
+  const native = typeof err === 'object' && err !== null && NATIVE_KINDS.has(err.code) && err.message === err.code
+  return native ? err.code : undefined
+}
+
+const isFact = (value) => value === null || ['string', 'number', 'boolean'].includes(typeof value)
+
+/** A native failure as `{ kind, facts }`; `undefined` for any other value. */
+function toWire(err) {
+  const kind = nativeKind(err)
+  if (kind === undefined) return undefined
+  const facts = Object.fromEntries(Object.entries(err).filter(([name, value]) => name !== 'code' && isFact(value)))
+  return { kind, facts }
+}
+
+/** On the wire, the failure of a job dropped uncomputed because its deadline passed while it waited. */
+const DEADLINE_PASSED = Object.freeze({ kind: 'Deadline', facts: Object.freeze({ waitMs: null }) })
+
+/** The native failure `{ kind, facts }` stands for, as the binding throws it; `undefined` if it is none. */
+function fromWire(wire) {
+  const { kind, facts } = wire ?? {}
+  if (!NATIVE_KINDS.has(kind) || facts === null || typeof facts !== 'object' || !Object.values(facts).every(isFact)) return undefined
+  const err = new Error(kind)
+  Object.assign(err, facts, { code: kind })
+  return err
+}
 
 /** The table, its `error` and `fromNative`, and the ranges the facade checks, for a binding's limits. */
 function createErrors({ MAX_THREADS, MAX_LANES }) {
@@ -31,38 +94,8 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     BCRYPT_OFFLOAD_PRIORITY: '"idle" or "normal"',
   }
 
-  // The native kinds (src/bindings/error.rs), worded from the facts the binding attaches.
-  const NATIVE = {
-    InvalidSalt: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue'],
-    InvalidHash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'invalid hash provided'],
-    QueueFull: [
-      Error,
-      'ERR_BCRYPT_QUEUE_FULL',
-      ({ maxQueue, priority }) => `bcrypt-offload: ${maxQueue} jobs are already queued at priority "${priority}" (maxQueue)`,
-    ],
-    // waitMs null: the deadline passed while the job waited (the pool, or the facade's timer, said
-    // so); a number: refused up front, with the wait the pool foresaw (0: the deadline had passed).
-    Deadline: [
-      Error,
-      'ERR_BCRYPT_DEADLINE',
-      ({ waitMs }) => {
-        if (waitMs == null) return 'bcrypt-offload: the deadline passed before a lane was free; the job was dropped uncomputed'
-        if (waitMs === 0) return 'bcrypt-offload: the deadline had already passed; the job was not queued'
-        return `bcrypt-offload: the job cannot start before its deadline (about ${Math.ceil(waitMs)} ms of work is queued ahead of it)`
-      },
-    ],
-    PoolStarted: [
-      Error,
-      'ERR_BCRYPT_POOL_STARTED',
-      ({ running }) => `the pool already runs ${running} threads; call configure() before the first hash or compare`,
-    ],
-    PoolSpawn: [Error, 'ERR_BCRYPT_POOL_SPAWN', ({ reason }) => `could not start a pool thread: ${reason}`],
-    BadEnv: [RangeError, 'ERR_OUT_OF_RANGE', ({ variable, value }) => `${variable} must be ${ENV_RANGES[variable]}, got ${JSON.stringify(value)}`],
-    Internal: [Error, 'ERR_BCRYPT_INTERNAL', () => 'bcrypt-offload: internal error while hashing (a bug: please report it)'],
-  }
-
   const ERRORS = {
-    ...NATIVE,
+    ...nativeRows(ENV_RANGES),
     // bcrypt's argument errors.
     DataAndSaltRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and salt arguments required'],
     DataAndHashRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and hash arguments required'],
@@ -104,33 +137,6 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
       'ERR_BCRYPT_API_MISMATCH',
       (found, expected) => `bcrypt-offload: the native binding speaks API ${found}, this facade ${expected}; reinstall the package`,
     ],
-    // The queue tier's (bcrypt-offload/queue, lib/queue/). None of them carries a password, a salt,
-    // a hash or the key: only settings, sizes and Redis's own error text.
-    QueueDependencies: [
-      Error,
-      'ERR_BCRYPT_QUEUE_DEPENDENCIES',
-      (missing) => `bcrypt-offload/queue needs ${missing}: npm install ${QUEUE_PEERS}`,
-    ],
-    QueueKey: [
-      RangeError,
-      'ERR_BCRYPT_QUEUE_KEY',
-      (got) => `the queue key must be 32 bytes (a Buffer, or base64 in BCRYPT_OFFLOAD_QUEUE_KEY); got ${got}`,
-    ],
-    QueueUrl: [TypeError, 'ERR_INVALID_ARG_VALUE', (got) => `redis must be a redis:// or rediss:// URL; got ${got}`],
-    QueueUnavailable: [Error, 'ERR_BCRYPT_QUEUE_UNAVAILABLE', (reason) => `bcrypt-offload/queue: Redis is unavailable (${reason})`],
-    QueueTimeout: [Error, 'ERR_BCRYPT_QUEUE_TIMEOUT', (ms) => `bcrypt-offload/queue: no answer within ${ms} ms (the timeout)`],
-    QueueWaitingFull: [
-      Error,
-      'ERR_BCRYPT_QUEUE_FULL',
-      (maxWaiting) => `bcrypt-offload/queue: ${maxWaiting} jobs are already waiting for a worker (maxWaiting)`,
-    ],
-    QueueTampered: [
-      Error,
-      'ERR_BCRYPT_QUEUE_TAMPERED',
-      (what) => `bcrypt-offload/queue: ${what} did not authenticate (rewritten in Redis, or sealed with another key)`,
-    ],
-    QueueFailed: [Error, 'ERR_BCRYPT_QUEUE_FAILED', (reason) => `bcrypt-offload/queue: a worker failed the job: ${reason}`],
-    QueueClosed: [Error, 'ERR_BCRYPT_QUEUE_CLOSED', () => 'bcrypt-offload/queue: the client is closed'],
   }
 
   /** The error `name` of the table, worded from `facts`. */
@@ -146,10 +152,7 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
    * the table; anything else (an error of the caller's own, passed through) is returned as it is.
    */
   function fromNative(err) {
-    // Not `instanceof Error`: the binding's errors come from the realm the addon was loaded in,
-    // which under jest or `vm` is not this module's.
-    const native = typeof err === 'object' && err !== null && Object.hasOwn(NATIVE, err.code) && err.message === err.code
-    return native ? error(err.code, err) : err
+    return nativeKind(err) === undefined ? err : error(err.code, err)
   }
 
   return { error, fromNative, RANGES }
@@ -164,4 +167,4 @@ class AbortError extends Error {
   }
 }
 
-module.exports = { createErrors, AbortError, QUEUE_PEERS }
+module.exports = { createErrors, AbortError, nativeKind, toWire, fromWire, DEADLINE_PASSED }

@@ -1,5 +1,6 @@
 // Compiled by __test__/types.test.js against queue.d.ts: the queue client's call forms.
 import queue = require('bcrypt-offload/queue')
+import bcrypt = require('bcrypt-offload')
 
 async function sample(): Promise<void> {
   const client = queue.connect({ redis: 'redis://127.0.0.1:6379', key: queue.newKey(), timeout: 5000, maxWaiting: 100, fallback: 'local' })
@@ -9,10 +10,15 @@ async function sample(): Promise<void> {
   const ok: boolean = await client.compare('pw', h, { signal: new AbortController().signal })
   client.hash('pw', 10, (err: Error | undefined, result: string) => void [err, result])
   client.compare('pw', h2, {}, (err: Error | undefined, result: boolean) => void [err, result, ok])
+  const unknown: false = await client.compareUnknown('pw', { rounds: 10, priority: 'high', key: '203.0.113.7', timeout: 500 })
+  client.compareUnknown('pw', (err: Error | undefined, result: false) => void [err, result, unknown])
+  const legacy: { ok: boolean; upgrade: boolean } = await queue.compareLegacy(client, 'pw', 'md5:$2b$10$…')
+  const viaPackage: boolean = (await queue.compareLegacy(bcrypt, Buffer.from('pw'), h)).ok
+  void [legacy, viaPackage]
   const pending: number = client.stats().pending
   void pending
   await client.close()
-  const worker = queue.startWorker({ redis: 'rediss://cache:6380', tls: { ca: 'PEM' }, threads: 2 })
+  const worker = queue.startWorker({ redis: 'rediss://cache:6380', tls: { ca: 'PEM' }, threads: 2, lockDuration: 5000, stalledInterval: 2000 })
   const computed: number = worker.stats().hash + worker.stats().pool.completed
   void computed
   await worker.close({ graceMs: 1000 })

@@ -13,14 +13,17 @@
 //   'result'). A result opens only for the job it was made for, so a result copied from another job
 //   fails; a request cannot be passed off as a result, nor a job moved to another queue.
 // - A sealed message is one base64 string: version (1 byte), IV (12), ciphertext, tag (16).
+// - Its length says nothing of what it holds: every plaintext is padded to a whole number of blocks
+//   (below), so that neither a password's length, a fair-share key's, whether a compare is for an
+//   unknown user, nor compare's answer (`true` and `false` differ by a byte) shows.
 //
-// What stays in the clear: the job's name (`hash` or `compare`), its id, its timestamps, and the
-// key's id (a keyed digest of it, so that a worker given another key says so rather than
-// "tampered").
+// What stays in the clear: the job's name (`hash` or `compare`), its BullMQ priority (the call's
+// class and operation, lib/queue/client.js), its id, its timestamps, and the key's id (a keyed
+// digest of it, so that a worker given another key says so rather than "tampered").
 
 const { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } = require('node:crypto')
 
-const FORMAT = 1
+const FORMAT = 2
 const KEY_BYTES = 32
 const IV_BYTES = 12
 const TAG_BYTES = 16
@@ -69,49 +72,86 @@ function open(key, queue, jobId, direction, sealed) {
   }
 }
 
-// The two messages. A request carries the operation, the password as bytes (a string as its UTF-8),
-// the salt (hash) or the stored hash (compare), and the caller's deadline (ms since the epoch), after
-// which a worker drops the job. The job's name says the operation too, but names are not sealed: a
-// worker goes by the sealed one. Layout: deadline (8 bytes, float64 BE), operation (1), setting
-// length (4), setting (UTF-8), password bytes.
+// Plaintexts are padded to a whole number of blocks. A request's block holds the header, a
+// stored hash, a 72-byte password and a fair-share key of 350 bytes (an address, an account name,
+// both); a result's holds a hash or a failure with its facts. Longer ones take more blocks.
+const REQUEST_BLOCK = 512
+const RESULT_BLOCK = 128
+const blocks = (bytes, block) => Math.max(1, Math.ceil(bytes / block)) * block
 
-const OPS = ['hash', 'compare']
-const HEADER = 13
+// The two messages. A request carries the operation (a Backend's call, lib/api.js), the password as
+// bytes (a string as its UTF-8), the setting: the salt (hash), the stored hash (compare) or the cost
+// (compareUnknown); how the worker's pool schedules it: the class (0 high, 1 normal, 2 low) and the
+// fair-share key; and two times (ms since the epoch): the tier's deadline, after which the caller
+// has given up and a worker drops the job even mid-hash, and the call's own start-by deadline (the
+// facade's `timeout` or `deadline` option, when earlier; Infinity when none), after which a job not
+// yet started is dropped uncomputed. The job's name says the operation too, but names are not
+// sealed: a worker goes by the sealed one.
+// Layout: deadline (8 bytes, float64 BE), start-by (8, float64 BE), operation (1), class (1),
+// setting length (4), key length (4, NO_KEY when there is none), password length (4), setting
+// (UTF-8), key (UTF-8), password bytes, zeros to the end of the last block.
 
-function sealRequest(key, queue, jobId, { op, setting, data, deadline }) {
+const OPS = ['hash', 'compare', 'compareUnknown']
+const CLASSES = 3
+const HEADER = 30
+const NO_KEY = 0xffffffff
+
+function sealRequest(key, queue, jobId, { op, setting, data, deadline, startBy = Infinity, schedule = {} }) {
   const settingBytes = Buffer.from(setting, 'utf8')
+  const keyBytes = Buffer.from(schedule.key ?? '', 'utf8')
   const password = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-  const plaintext = Buffer.alloc(HEADER + settingBytes.length + password.length)
+  const length = HEADER + settingBytes.length + keyBytes.length + password.length
+  const plaintext = Buffer.alloc(blocks(length, REQUEST_BLOCK))
   plaintext.writeDoubleBE(deadline, 0)
-  plaintext.writeUInt8(OPS.indexOf(op), 8)
-  plaintext.writeUInt32BE(settingBytes.length, 9)
+  plaintext.writeDoubleBE(startBy, 8)
+  plaintext.writeUInt8(OPS.indexOf(op), 16)
+  plaintext.writeUInt8(schedule.class ?? 1, 17)
+  plaintext.writeUInt32BE(settingBytes.length, 18)
+  plaintext.writeUInt32BE(schedule.key === undefined ? NO_KEY : keyBytes.length, 22)
+  plaintext.writeUInt32BE(password.length, 26)
   settingBytes.copy(plaintext, HEADER)
-  plaintext.set(password, HEADER + settingBytes.length)
+  keyBytes.copy(plaintext, HEADER + settingBytes.length)
+  plaintext.set(password, HEADER + settingBytes.length + keyBytes.length)
   if (password !== data) password.fill(0)
   return seal(key, queue, jobId, REQUEST, plaintext)
 }
 
-/** `{ op, setting, data, deadline }` (data a Buffer the caller zeroes after use), or `undefined`. */
+/**
+ * `{ op, setting, data, deadline, startBy, schedule: { class, key } }` (data a Buffer the caller
+ * zeroes after use), or `undefined`.
+ */
 function openRequest(key, queue, jobId, sealed) {
   const plaintext = open(key, queue, jobId, REQUEST, sealed)
   if (!plaintext || plaintext.length < HEADER) return undefined
-  const op = OPS[plaintext[8]]
-  const settingLength = plaintext.readUInt32BE(9)
-  if (op === undefined || plaintext.length < HEADER + settingLength) return undefined
+  const op = OPS[plaintext[16]]
+  const cls = plaintext[17]
+  const settingLength = plaintext.readUInt32BE(18)
+  const keyLength = plaintext.readUInt32BE(22)
+  const passwordLength = plaintext.readUInt32BE(26)
+  const keyBytes = keyLength === NO_KEY ? 0 : keyLength
+  const end = HEADER + settingLength + keyBytes + passwordLength
+  if (op === undefined || cls >= CLASSES || plaintext.length < end) return undefined
+  const keyAt = HEADER + settingLength
   return {
     op,
     deadline: plaintext.readDoubleBE(0),
-    setting: plaintext.toString('utf8', HEADER, HEADER + settingLength),
-    data: plaintext.subarray(HEADER + settingLength),
+    startBy: plaintext.readDoubleBE(8),
+    schedule: { class: cls, key: keyLength === NO_KEY ? undefined : plaintext.toString('utf8', keyAt, keyAt + keyBytes) },
+    setting: plaintext.toString('utf8', HEADER, keyAt),
+    data: plaintext.subarray(keyAt + keyBytes, end),
   }
 }
 
-// A result is JSON: `{ value }` (the hash, or compare's boolean), `{ error: { kind, facts } }` (a
-// native failure kind of the worker's binding, which the caller's facade words from its table), or
-// `{ expired: true }` (the deadline passed before a worker got to it).
+// A result is JSON, padded with spaces (which JSON.parse skips): `{ value }` (the hash, or a
+// compare's boolean), `{ error: { kind, facts } }` (a native failure of the worker's binding, on the
+// wire as lib/errors.js has it: the caller's facade words it), or `{ expired: true }` (the tier's
+// deadline passed before a worker got to it).
 
 function sealResult(key, queue, jobId, result) {
-  return seal(key, queue, jobId, RESULT, Buffer.from(JSON.stringify(result)))
+  const json = Buffer.from(JSON.stringify(result))
+  const plaintext = Buffer.alloc(blocks(json.length, RESULT_BLOCK), ' ')
+  json.copy(plaintext)
+  return seal(key, queue, jobId, RESULT, plaintext)
 }
 
 function openResult(key, queue, jobId, sealed) {
@@ -124,6 +164,19 @@ function openResult(key, queue, jobId, sealed) {
     return undefined
   }
 }
+
+// Why a worker refuses a request, as the failure reason it leaves on the job: a fixed code that the
+// caller reads by exact match. Failures come through the event stream, which is not authenticated,
+// so a reason can only ever make a call reject.
+const REFUSALS = {
+  // The job names another key's id: this worker holds another key.
+  otherKey: 'ERR_BCRYPT_QUEUE_REFUSED_OTHER_KEY',
+  // The request did not open under this worker's key for this job.
+  unauthenticated: 'ERR_BCRYPT_QUEUE_REFUSED_UNAUTHENTICATED',
+}
+
+/** The refusal (a name of REFUSALS) a failure reason is; `undefined` for any other reason. */
+const refusalOf = (reason) => Object.keys(REFUSALS).find((name) => REFUSALS[name] === reason)
 
 /**
  * The shared key from an option (a 32-byte Buffer/Uint8Array or a base64 string) or, absent that,
@@ -149,4 +202,4 @@ function keyFrom(option, env = process.env) {
 /** A fresh key, base64, for BCRYPT_OFFLOAD_QUEUE_KEY. */
 const newKey = () => randomBytes(KEY_BYTES).toString('base64')
 
-module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, KEY_BYTES }
+module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, REFUSALS, refusalOf }

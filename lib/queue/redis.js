@@ -14,8 +14,10 @@
 
 const { isIP } = require('node:net')
 
+const { error } = require('./errors.js')
+
 /** bullmq and ioredis, or the table's error naming what to install. */
-function loadPeers(error) {
+function loadPeers() {
   const missing = []
   const load = (name) => {
     try {
@@ -39,7 +41,7 @@ const retryStrategy = (times) => RECONNECT_MS[Math.min(times, RECONNECT_MS.lengt
  * (AUTH), and TLS for `rediss:` (ioredis's `tls`, merged with `tls` given here: a CA, client
  * certificates). Throws the table's error for anything else; the message never repeats a password.
  */
-function optionsFromUrl(url, { tls } = {}, error) {
+function optionsFromUrl(url, { tls } = {}) {
   let u
   try {
     u = new URL(url)
@@ -71,4 +73,4 @@ const producerOptions = (base, commandTimeout) => ({
 /** A blocking connection's options (BullMQ requires maxRetriesPerRequest null there). */
 const blockingOptions = (base) => ({ ...base, maxRetriesPerRequest: null })
 
-module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions, retryStrategy }
+module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions }

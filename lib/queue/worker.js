@@ -12,6 +12,8 @@
 // - A request that does not open under the key is failed, never computed; one whose deadline has
 //   passed is answered "expired" without computing it; a deadline that passes mid-hash frees the
 //   lane at the pool's next step.
+// - Each job runs on the pool with the schedule sealed in its request (class, fair-share key, the
+//   call's own start-by deadline), so the pool orders the jobs in hand as the caller's would.
 // - `close()` (SIGTERM in the CLI) lets the jobs in hand finish; those it cannot finish in time go
 //   back to the queue when their locks lapse.
 
@@ -19,8 +21,10 @@ const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
-const { createErrors } = require('../errors.js')
+const { localBackend } = require('../api.js')
+const { toWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
+const { error } = require('./errors.js')
 const { loadPeers, optionsFromUrl, blockingOptions } = require('./redis.js')
 const { DEFAULTS } = require('./client.js')
 
@@ -30,29 +34,20 @@ const STALLED_CHECK_MS = 1000
 // kills every worker it meets does not go round for ever).
 const MAX_STALLED = 3
 
-// The facts of a native failure worth sending back: its own plain properties.
-function factsOf(err) {
-  const facts = {}
-  for (const [name, value] of Object.entries(err)) {
-    if (name !== 'code' && ['string', 'number', 'boolean'].includes(typeof value)) facts[name] = value
-  }
-  return facts
-}
-
 /**
  * Starts a worker over this process's pool. Options: `redis` (URL), `key`, `name` and `prefix` (as
- * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`.
+ * the clients'), `threads` (the pool's size), `concurrency` (default: every lane), `tls`,
+ * `lockDuration` and `stalledInterval` (ms; BullMQ's, defaults above), `onError`.
  */
 function startWorker(options = {}) {
-  const { error } = createErrors(binding)
-  if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
+  if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
   const name = options.name ?? DEFAULTS.name
   const prefix = options.prefix ?? DEFAULTS.prefix
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
-  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options, error)
-  const { bullmq } = loadPeers(error)
+  const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options)
+  const { bullmq } = loadPeers()
   let closing
   // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
   const redis = { ...url, retryStrategy: (times) => (closing ? null : url.retryStrategy(times)) }
@@ -64,25 +59,33 @@ function startWorker(options = {}) {
   let concurrency = options.concurrency ?? everyLane()
 
   const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0 }
-  const durations = [] // ms per computed job, since the last metrics read (bounded)
+  const pool = localBackend(binding)
+  let lastError // the last connection error (or the pool's failure to start), for stats()
 
   async function processJob(job, token, signal) {
     if (job.data?.k !== keyId) {
       counters.rejected++
-      throw new Error(`ERR_BCRYPT_QUEUE_TAMPERED: the job was sealed under key ${String(job.data?.k).slice(0, 16)}, this worker holds ${keyId}`)
+      throw new Error(envelope.REFUSALS.otherKey)
     }
     const request = envelope.openRequest(key, name, job.id, job.data.s)
     if (!request) {
       counters.rejected++
-      throw new Error('ERR_BCRYPT_QUEUE_TAMPERED: the request did not authenticate')
+      throw new Error(envelope.REFUSALS.unauthenticated)
     }
     const seal = (result) => envelope.sealResult(key, name, job.id, result)
-    const left = request.deadline - Date.now()
-    if (!(left > 0)) {
+    const now = Date.now()
+    const left = request.deadline - now
+    const startIn = request.startBy - now
+    // The caller has given up (the tier's timeout), or the call's own deadline passed before this
+    // worker took it: either way it is not computed.
+    if (!(left > 0 && startIn > 0)) {
       request.data.fill(0)
       counters.expired++
-      return seal({ expired: true })
+      return seal(left > 0 ? { error: DEADLINE_PASSED } : { expired: true })
     }
+    // The pool schedules it as the caller's pool would have: its class, its fair-share key, and the
+    // call's start-by deadline (past it, still queued here, the pool drops it: ERR_BCRYPT_DEADLINE).
+    const schedule = { ...request.schedule, timeoutMs: Number.isFinite(startIn) ? startIn : undefined }
     const cancellation = new binding.Cancellation()
     let expired = false
     const timer = setTimeout(() => {
@@ -91,10 +94,10 @@ function startWorker(options = {}) {
     }, left)
     const onAbort = () => cancellation.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
-    const started = performance.now()
     let pending
     try {
-      pending = (request.op === 'hash' ? binding.hash : binding.compare)(request.data, request.setting, cancellation)
+      const setting = request.op === 'compareUnknown' ? Number(request.setting) : request.setting
+      pending = pool[request.op](request.data, setting, { cancellation, schedule })
     } catch (err) {
       pending = Promise.reject(err)
     } finally {
@@ -102,8 +105,7 @@ function startWorker(options = {}) {
     }
     try {
       const value = await pending
-      counters[request.op]++
-      if (durations.length < 10_000) durations.push(performance.now() - started)
+      counters[request.op === 'hash' ? 'hash' : 'compare']++
       return seal({ value })
     } catch (err) {
       if (expired) {
@@ -114,12 +116,11 @@ function startWorker(options = {}) {
         counters.cancelled++
         throw new Error('cancelled by the worker')
       }
-      // A native failure kind (a malformed salt, a full queue, a panic): the caller's facade words it.
-      if (err && typeof err.code === 'string' && err.message === err.code) {
-        counters.failed++
-        return seal({ error: { kind: err.code, facts: factsOf(err) } })
-      }
-      throw err
+      // A native failure (a malformed salt, a full queue, a panic): the caller's facade words it.
+      const wire = toWire(err)
+      if (wire === undefined) throw err
+      counters[wire.kind === 'Deadline' ? 'expired' : 'failed']++
+      return seal({ error: wire })
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
@@ -136,18 +137,22 @@ function startWorker(options = {}) {
     removeOnComplete: { count: 0 },
     removeOnFail: { count: 0 },
   })
-  if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
-    // A cost-4 hash starts the pool, and with it the lane measurement.
-    bcrypt.hash('', 4).then(async () => {
-      while (bcrypt.stats().lanesSource === 'provisional' && !closing) await sleep(10, undefined, { ref: false })
-      if (!closing) worker.concurrency = concurrency = everyLane()
-    })
-  }
-  let lastError
-  worker.on('error', (err) => {
+  const reportError = (err) => {
     lastError = err.message
     options.onError?.(err)
-  })
+  }
+  if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
+    // A cost-4 hash starts the pool, and with it the lane measurement. If the pool cannot start,
+    // the worker keeps its provisional concurrency and says why (its jobs will fail the same way).
+    bcrypt
+      .hash('', 4)
+      .then(async () => {
+        while (bcrypt.stats().lanesSource === 'provisional' && !closing) await sleep(10, undefined, { ref: false })
+        if (!closing) worker.concurrency = concurrency = everyLane()
+      })
+      .catch(reportError)
+  }
+  worker.on('error', reportError)
 
   /**
    * Stops taking jobs and waits for those in hand to finish; after `graceMs` (default 10 s) it stops
@@ -185,8 +190,6 @@ function startWorker(options = {}) {
     close,
     /** Resolves once the worker's connection is up. */
     ready: () => worker.waitUntilReady().then(() => undefined),
-    /** Durations (ms) of the jobs computed since the last call; for the metrics. */
-    takeDurations: () => durations.splice(0),
   }
 }
 

@@ -2,46 +2,15 @@
 
 // `bcrypt-offload rehash-db`: moves a SQLite table of legacy, unsalted MD5 or SHA-1 hex digests onto
 // bcrypt without waiting for every user to log in. The passwords are not known, so the digest itself
-// is hashed: the row then holds `md5:` or `sha1:` followed by bcrypt(digest hex), and a login checks
-// bcrypt.compare(md5hex(password), …) (`compareLegacy` below), after which the app should store a
-// plain bcrypt(password) (the one moment it has the password).
+// is hashed: the row then holds `md5:` or `sha1:` followed by bcrypt(digest hex) (lib/legacy.js,
+// where `compareLegacy` checks a login against it).
 //
 // Resumable: rows are taken in batches in primary-key order, each batch hashed (through the tier,
 // or with --local on this machine's pool) and written in one transaction, and a row is only
 // written if it still holds the digest that was read. A row already wrapped is no longer a digest,
 // so a run started again after a crash picks up where the last committed batch ended.
 
-const crypto = require('node:crypto')
-
-const MARKERS = { 32: 'md5', 40: 'sha1' }
-const HEX = /^[0-9a-f]+$/i
-
-/** `'md5'` or `'sha1'` for an unsalted hex digest of that length; `undefined` otherwise. */
-const legacyKind = (value) => (typeof value === 'string' && HEX.test(value) ? MARKERS[value.length] : undefined)
-
-/** The stored form of a legacy digest once wrapped: `md5:` or `sha1:` and bcrypt(hex). */
-const wrap = (kind, bcryptHash) => `${kind}:${bcryptHash}`
-
-/**
- * Checks `password` against a stored value of any kind this command leaves: a plain bcrypt hash, a
- * wrapped digest (`md5:$2b$…`), or a digest not yet wrapped (compared in constant time).
- * `bcrypt` is the package, or a queue client. Resolves `{ ok, upgrade }`: `upgrade` is true when
- * the row should now get a plain bcrypt(password).
- */
-async function compareLegacy(bcrypt, password, stored) {
-  const wrapped = /^(md5|sha1):(\$2.*)$/.exec(stored)
-  if (wrapped) {
-    const digest = crypto.createHash(wrapped[1]).update(password).digest('hex')
-    return { ok: await bcrypt.compare(digest, wrapped[2]), upgrade: true }
-  }
-  const kind = legacyKind(stored)
-  if (kind) {
-    const digest = crypto.createHash(kind).update(password).digest()
-    const ok = crypto.timingSafeEqual(digest, Buffer.from(stored, 'hex'))
-    return { ok, upgrade: true }
-  }
-  return { ok: await bcrypt.compare(password, stored), upgrade: false }
-}
+const { legacyKind, wrap } = require('../legacy.js')
 
 const quote = (identifier) => {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new RangeError(`not a plain SQL identifier: ${JSON.stringify(identifier)}`)
@@ -129,7 +98,7 @@ async function cli(args, { parse, int, fail }) {
   }
   const db = new Database(o.db, { fileMustExist: true })
   db.pragma('journal_mode = WAL')
-  const bcrypt = o.local ? require('../../index.js') : require('./client.js').connect({ redis: o.redis, name: o.name, timeout: 60_000 })
+  const bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis: o.redis, name: o.name, timeout: 60_000 })
   const bar = progressBar()
   try {
     const pending = countLegacy(db, o.table, o['hash-column'])
@@ -153,4 +122,4 @@ async function cli(args, { parse, int, fail }) {
   }
 }
 
-module.exports = { rehashTable, countLegacy, compareLegacy, legacyKind, progressBar, cli }
+module.exports = { cli }
