@@ -6,21 +6,14 @@
 const path = require('node:path')
 
 // This package's surface, local or the tier's client (they are the same facade), as the app calls it.
-// `schedule` is the scheduler's { priority, key, timeout } (the login guard's, demo/guard.js); the
-// other packages have no scheduler and ignore it. So does the tier's client, for now: its remote
-// jobs cannot be expired at a deadline yet, and its compareUnknown would run on this process's
-// pool rather than on the workers (the guard then compares against a decoy through the tier).
-const ours = (b, { scheduled = true } = {}) => {
-  const options = (schedule, signal) => (scheduled ? { ...schedule, signal } : { signal })
-  return {
-    hash: (password, cost, signal, schedule) => b.hash(password, cost, options(schedule, signal)),
-    compare: (password, hash, signal, schedule) => b.compare(password, hash, options(schedule, signal)),
-    ...(scheduled && {
-      compareUnknown: (password, rounds, signal, schedule) => b.compareUnknown(password, { ...options(schedule, signal), rounds }),
-    }),
-    needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
-  }
-}
+// `schedule` is the scheduler's { priority, key, timeout } (the login guard's, demo/guard.js), which
+// the tier carries to its workers' pools; the other packages have no scheduler and ignore it.
+const ours = (b) => ({
+  hash: (password, cost, signal, schedule) => b.hash(password, cost, { ...schedule, signal }),
+  compare: (password, hash, signal, schedule) => b.compare(password, hash, { ...schedule, signal }),
+  compareUnknown: (password, rounds, signal, schedule) => b.compareUnknown(password, { ...schedule, rounds, signal }),
+  needsRehash: (hash, cost) => b.needsRehash(hash, { rounds: cost }),
+})
 
 function load(name) {
   switch (name) {
@@ -32,7 +25,7 @@ function load(name) {
     // (BCRYPT_OFFLOAD_REDIS, BCRYPT_OFFLOAD_QUEUE_KEY). `npm run demo:cluster` sets it all up.
     case 'queue': {
       const b = require('../queue.js').connect({ maxWaiting: Number(process.env.MAX_WAITING ?? 1000) })
-      return { ...ours(b, { scheduled: false }), queueStats: () => b.stats(), close: () => b.close() }
+      return { ...ours(b), queueStats: () => b.stats(), close: () => b.close() }
     }
     case 'bcrypt': {
       const b = require('bcrypt')

@@ -121,7 +121,7 @@ function registerWorkerMetrics(client, registry, handle) {
 
 /** A queue client's metrics (lib/queue/client.js): its calls by outcome, and those pending. */
 function registerClientMetrics(client, registry, stats) {
-  const OUTCOMES = ['completed', 'timedOut', 'unavailable', 'refused', 'tampered', 'failed', 'aborted', 'local']
+  const OUTCOMES = ['completed', 'timedOut', 'unavailable', 'refused', 'tampered', 'failed', 'aborted', 'expired', 'local']
   registerCounter(registry, 'bcrypt_queue_client_calls_total', 'Calls through the queue tier, by outcome.', () => {
     const s = stats()
     return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))
