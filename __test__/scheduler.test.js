@@ -139,6 +139,7 @@ test('a call that cannot start in time is refused at once, from the measured rat
     await Promise.all([...ahead, high])
     return {
       code: refused.code,
+      waitMs: refused.waitMs,
       foreseenMs: refused.message.match(/about (\\d+) ms/)?.[1] ?? refused.message,
       rejected: between.rejected - before.rejected,
       normalRejected: between.classes.normal.rejected - before.classes.normal.rejected,
@@ -147,6 +148,7 @@ test('a call that cannot start in time is refused at once, from the measured rat
     }
   `)
   assert.equal(seen.code, 'ERR_BCRYPT_DEADLINE')
+  assert.equal(Math.ceil(seen.waitMs), Number(seen.foreseenMs), 'the foreseen wait is on the error too')
   // Twenty cost-12 jobs ahead: far more than 100 ms of work at any rate this lane measured.
   assert.ok(Number(seen.foreseenMs) > 100, `foreseen wait: ${seen.foreseenMs}`)
   assert.equal(seen.rejected, 1)

@@ -152,7 +152,13 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
    * the table; anything else (an error of the caller's own, passed through) is returned as it is.
    */
   function fromNative(err) {
-    return nativeKind(err) === undefined ? err : error(err.code, err)
+    if (nativeKind(err) === undefined) return err
+    const worded = error(err.code, err)
+    // The facts a caller acts on, kept beside the message: how long the pool foresaw (for a
+    // Retry-After) and which class was full.
+    if (err.code === 'Deadline') worded.waitMs = err.waitMs
+    if (err.code === 'QueueFull') worded.priority = err.priority
+    return worded
   }
 
   return { error, fromNative, RANGES }
