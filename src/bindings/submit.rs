@@ -129,10 +129,12 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
       }
       // The facade has already rejected its own promise with an AbortError; this one is only
       // observed by that wrapper.
-      Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
-      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(Failure::Internal.reject())),
+      Err(pool::JobFailure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
+      Err(pool::JobFailure::Panicked) => deferred.resolve(Box::new(Failure::Internal.reject())),
       // The facade may have rejected already, from its own timer (see `Cancellation::expire`).
-      Err(pool::Failure::Expired) => deferred.resolve(Box::new(Failure::Deadline { wait_ms: None }.reject())),
+      Err(pool::JobFailure::Expired) => {
+        deferred.resolve(Box::new(Failure::Deadline { wait_ms: None }.reject()))
+      }
     }),
   });
   Ok(promise)

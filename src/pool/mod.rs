@@ -44,7 +44,7 @@ use stats::{ClassCounters, Histogram};
 
 /// Why a job has no output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum JobFailure {
   /// Computing it panicked: a bug, reported instead of taking the process down.
   Panicked,
   /// Its cancellation flag was set before it finished; it was dropped from the queue or its lane.
@@ -54,7 +54,7 @@ pub enum Failure {
 }
 
 /// The kernel's output, or why there is none.
-pub type Outcome = Result<Ciphertext, Failure>;
+pub type Outcome = Result<Ciphertext, JobFailure>;
 
 /// Called on a pool thread once with the job's outcome. It must not block for long: the lanes that
 /// share the thread wait for it.
@@ -469,7 +469,10 @@ mod tests {
     drop(tx);
     let outcomes: Vec<Outcome> = rx.iter().collect();
     assert_eq!(
-      outcomes.iter().filter(|o| **o == Err(Failure::Cancelled)).count(),
+      outcomes
+        .iter()
+        .filter(|o| **o == Err(JobFailure::Cancelled))
+        .count(),
       2
     );
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), MAX_LANES);
@@ -533,7 +536,10 @@ mod tests {
     let outcomes: Vec<Outcome> = rx.iter().take(5).collect();
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
     assert_eq!(
-      outcomes.iter().filter(|o| **o == Err(Failure::Cancelled)).count(),
+      outcomes
+        .iter()
+        .filter(|o| **o == Err(JobFailure::Cancelled))
+        .count(),
       1
     );
   }
@@ -603,7 +609,7 @@ mod tests {
     assert!(left <= 100 + COMPACT_AT, "{left} jobs left in the queue");
     assert_eq!(pool.stats().queued, 100);
     assert_eq!(
-      rx.try_iter().filter(|o| *o == Err(Failure::Cancelled)).count(),
+      rx.try_iter().filter(|o| *o == Err(JobFailure::Cancelled)).count(),
       1_000 - left
     );
     blocker.cancel();
@@ -638,7 +644,7 @@ mod tests {
     let (pool, _blocker, handles, rx) = blocked_pool(10, 10);
     drop(pool);
     let outcomes: Vec<Outcome> = rx.try_iter().collect();
-    assert_eq!(outcomes, vec![Err(Failure::Cancelled); 1 + handles.len()]);
+    assert_eq!(outcomes, vec![Err(JobFailure::Cancelled); 1 + handles.len()]);
   }
 
   #[test]
@@ -745,9 +751,9 @@ mod tests {
     };
     pool.submit(job(4, Arc::default(), tx.clone()), on_time);
     blocker.cancel();
-    assert_eq!(blocked.recv().unwrap(), Err(Failure::Cancelled));
+    assert_eq!(blocked.recv().unwrap(), Err(JobFailure::Cancelled));
     let outcomes: Vec<Outcome> = rx.iter().take(2).collect();
-    assert_eq!(outcomes[0], Err(Failure::Expired));
+    assert_eq!(outcomes[0], Err(JobFailure::Expired));
     assert!(outcomes[1].is_ok());
     let stats = pool.stats();
     assert_eq!((stats.expired, stats.classes[1].expired), (1, 1));
@@ -765,7 +771,7 @@ mod tests {
     // The dropped job settles when the worker, free again, skips it.
     blocker.cancel();
     let outcomes: Vec<Outcome> = rx.iter().take(2).collect();
-    assert_eq!(outcomes, [Err(Failure::Cancelled), Err(Failure::Expired)]);
+    assert_eq!(outcomes, [Err(JobFailure::Cancelled), Err(JobFailure::Expired)]);
     assert_eq!((pool.stats().expired, pool.stats().cancelled), (1, 1));
   }
 
@@ -866,7 +872,7 @@ mod tests {
     assert_eq!(
       rx.iter()
         .take(4)
-        .filter(|o| *o == Err(Failure::Cancelled))
+        .filter(|o| *o == Err(JobFailure::Cancelled))
         .count(),
       4
     );
@@ -936,7 +942,7 @@ mod tests {
     let mut seen = 0;
     for (i, outcome) in rx {
       if i == 2 {
-        assert_eq!(outcome, Err(Failure::Panicked));
+        assert_eq!(outcome, Err(JobFailure::Panicked));
       } else {
         assert_eq!(
           outcome,

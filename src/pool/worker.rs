@@ -6,7 +6,7 @@ use std::sync::{MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::queue::{Queue, Ticket, EXPIRED, QUEUED, TAKEN};
-use super::{Class, Failure, Outcome, Shared};
+use super::{Class, JobFailure, Outcome, Shared};
 use crate::kernel::{self, Lane, MAX_LANES};
 
 impl Shared {
@@ -53,11 +53,11 @@ impl Shared {
       let now = Instant::now();
       for mut ticket in admitted {
         if self.unwanted(&ticket) {
-          self.settle_taken(ticket, Err(Failure::Cancelled));
+          self.settle_taken(ticket, Err(JobFailure::Cancelled));
           continue;
         }
         let Ok(lane) = catch_unwind(AssertUnwindSafe(|| Lane::new(&ticket.input))) else {
-          self.settle_taken(ticket, Err(Failure::Panicked));
+          self.settle_taken(ticket, Err(JobFailure::Panicked));
           continue;
         };
         self.wait.record(now - ticket.queued_at);
@@ -82,9 +82,9 @@ impl Shared {
       let mut i = 0;
       while i < lanes.len() {
         let outcome = if self.unwanted(&tickets[i]) {
-          Err(Failure::Cancelled)
+          Err(JobFailure::Cancelled)
         } else if lanes[i].is_done() {
-          catch_unwind(AssertUnwindSafe(|| lanes[i].output())).map_err(|_| Failure::Panicked)
+          catch_unwind(AssertUnwindSafe(|| lanes[i].output())).map_err(|_| JobFailure::Panicked)
         } else {
           i += 1;
           continue;
@@ -104,13 +104,13 @@ impl Shared {
       let mut lane = [Lane::new(&ticket.input)];
       while !lane[0].is_done() {
         if self.unwanted(&ticket) {
-          return Err(Failure::Cancelled);
+          return Err(JobFailure::Cancelled);
         }
         kernel::step(&mut lane);
       }
       Ok(lane[0].output())
     }));
-    self.settle_taken(ticket, outcome.unwrap_or(Err(Failure::Panicked)));
+    self.settle_taken(ticket, outcome.unwrap_or(Err(JobFailure::Panicked)));
   }
 
   /// Settles a job taken from the queue. The counts change before the caller hears of the outcome,
@@ -120,11 +120,11 @@ impl Shared {
     let class = &self.classes[ticket.spec.class.index()];
     match outcome {
       Ok(_) => self.compute.record(ticket.started_at.elapsed()),
-      Err(Failure::Panicked) => _ = self.failed.fetch_add(1, Relaxed),
+      Err(JobFailure::Panicked) => _ = self.failed.fetch_add(1, Relaxed),
       // A taken job never expires: its deadline is for starting.
-      Err(Failure::Cancelled | Failure::Expired) => _ = self.cancelled.fetch_add(1, Relaxed),
+      Err(JobFailure::Cancelled | JobFailure::Expired) => _ = self.cancelled.fetch_add(1, Relaxed),
     }
-    if matches!(outcome, Ok(_) | Err(Failure::Panicked)) {
+    if matches!(outcome, Ok(_) | Err(JobFailure::Panicked)) {
       class.completed.fetch_add(1, Relaxed);
     }
     class.running.fetch_sub(1, Relaxed);
@@ -219,11 +219,11 @@ impl Shared {
           .expired
           .fetch_add(1, Relaxed);
         self.expired.fetch_add(1, Relaxed);
-        Failure::Expired
+        JobFailure::Expired
       }
       _ => {
         self.cancelled.fetch_add(1, Relaxed);
-        Failure::Cancelled
+        JobFailure::Cancelled
       }
     };
     self.deliver(ticket, Err(failure));
