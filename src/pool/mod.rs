@@ -8,10 +8,11 @@
 //!
 //! Here: a `Pool`, its `Reservation`s (admission: the class bounds and the deadlines) and what they
 //! share. `queue` holds waiting jobs in the scheduler's order (classes, compares first, keys in
-//! turn) and the `Handle` through which a caller cancels one; `rate` the pool's measured speed; `worker` is the loop each thread runs (admission
-//! between steps, panic isolation, settling); `stats` the counters and histograms; `priority` the
-//! OS scheduling class of the threads; `global` the one process-wide pool the bindings use, with its
-//! configuration from `configure` and the environment.
+//! turn) and the `Handle` through which a caller cancels one; `rate` the pool's measured speed;
+//! `driver` the loop each thread runs (admission between steps, panic isolation, retiring), with
+//! `worker` the pool's side of it (the queue, the counts, settling); `stats` the counters and
+//! histograms; `priority` the OS scheduling class of the threads; `global` the one process-wide
+//! pool the bindings use, with its configuration from `configure` and the environment.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::kernel::{Ciphertext, Input, MAX_LANES};
 
+pub mod driver;
 mod global;
 mod priority;
 mod queue;
