@@ -456,20 +456,38 @@ mod tests {
   fn cancelled_jobs_leave_the_queue_and_their_lane() {
     let pool = Pool::new(1, MAX_LANES, Priority::Idle).unwrap();
     let (tx, rx) = mpsc::channel();
-    // A long job to cancel while it runs, then more than the lanes hold, the last one cancelled
-    // while it still waits.
+    // A job that runs until cancelled, then more than the lanes hold, the last one cancelled while
+    // it still waits.
     let running = Arc::new(Handle::default());
-    pool.submit(job(20, running.clone(), tx.clone()), Spec::default());
+    pool.submit(job(31, running.clone(), tx.clone()), Spec::default());
     let waiting = Arc::new(Handle::default());
     for _ in 0..MAX_LANES {
       pool.submit(job(4, Arc::default(), tx.clone()), Spec::default());
     }
     pool.submit(job(4, waiting.clone(), tx.clone()), Spec::default());
     waiting.cancel();
-    std::thread::sleep(Duration::from_millis(50));
-    running.cancel();
     drop(tx);
-    let outcomes: Vec<Outcome> = rx.iter().collect();
+    // Once the others have settled (their counts first), the first job is alone in its lane.
+    let mut outcomes: Vec<Outcome> = rx.iter().take(MAX_LANES + 1).collect();
+    let stats = pool.stats();
+    assert_eq!((stats.running, stats.queued), (1, 0));
+    // Cancelled, it leaves its lane at the next step: its outcome comes before the thread can
+    // step twice more (once, if the cancellation lands between a step and its check).
+    let steps = stats.lane_steps;
+    running.cancel();
+    let last = loop {
+      if let Ok(outcome) = rx.try_recv() {
+        break outcome;
+      }
+      if pool.stats().lane_steps > steps + 2 {
+        // Dropping the pool would wait for that job to leave its lane: fail instead.
+        std::mem::forget(pool);
+        panic!("a cancelled job kept its lane");
+      }
+      thread::yield_now();
+    };
+    assert_eq!(last, Err(JobFailure::Cancelled));
+    outcomes.push(last);
     assert_eq!(
       outcomes
         .iter()
@@ -506,11 +524,9 @@ mod tests {
 
   #[test]
   fn the_queue_bound_refuses_at_once_and_counts_reservations() {
-    let pool = Pool::new(1, 1, Priority::Idle).unwrap();
-    pool.set_max_queue(Class::Normal, Some(2));
+    // The only lane runs a job until it is cancelled.
+    let (pool, blocker, _, _) = blocked_pool(2, 0);
     let (tx, rx) = mpsc::channel();
-    pool.submit(job(14, Arc::default(), tx.clone()), Spec::default()); // occupies the only lane for a while
-    std::thread::sleep(Duration::from_millis(20));
     let first = pool.reserve(Spec::default()).unwrap();
     let second = pool.reserve(Spec::default()).unwrap();
     assert!(pool.reserve(Spec::default()).is_err(), "two places are promised");
@@ -535,8 +551,9 @@ mod tests {
       .reserve(Spec::default())
       .unwrap()
       .submit(job(4, Arc::default(), tx));
-    let outcomes: Vec<Outcome> = rx.iter().take(5).collect();
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
+    blocker.cancel();
+    let outcomes: Vec<Outcome> = rx.iter().take(4).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 3);
     assert_eq!(
       outcomes
         .iter()
@@ -862,8 +879,11 @@ mod tests {
     while pool.stats().running < 2 {
       thread::yield_now();
     }
-    // Hundreds of steps, each a chance to admit more: two still run and two wait.
-    thread::sleep(Duration::from_millis(50));
+    // A hundred steps of two lanes, each step a chance to admit more: two still run and two wait.
+    let steps = pool.stats().lane_steps;
+    while pool.stats().lane_steps < steps + 2 * 100 {
+      thread::yield_now();
+    }
     let stats = pool.stats();
     assert_eq!((stats.running, stats.queued, stats.lanes_per_thread), (2, 2, 2));
     pool.set_lanes(3);
