@@ -21,8 +21,8 @@ pub const HASH_CHARS: usize = 31;
 /// The letter after `$2`. They differ only in how a password becomes key bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Minor {
-  /// `$2$`, the original: no NUL terminator, length taken modulo 256.
-  None,
+  /// `$2$`, the original, with no letter: no NUL terminator, length taken modulo 256.
+  Bare,
   /// `$2a$`: NUL-terminated, length + 1 taken modulo 256 — OpenBSD's pre-2014 wraparound, which the
   /// `bcrypt` npm package keeps (and tests) so old hashes of ≥255-byte passwords still verify.
   A,
@@ -45,7 +45,7 @@ impl Minor {
   /// The letter after `$2` (`""` for `$2$`).
   pub fn letter(self) -> &'static str {
     match self {
-      Minor::None => "",
+      Minor::Bare => "",
       Minor::A => "a",
       Minor::B => "b",
       Minor::Y => "y",
@@ -54,7 +54,7 @@ impl Minor {
 
   fn prefix(self) -> &'static str {
     match self {
-      Minor::None => "$2$",
+      Minor::Bare => "$2$",
       Minor::A => "$2a$",
       Minor::B => "$2b$",
       Minor::Y => "$2y$",
@@ -77,7 +77,7 @@ impl Setting {
   pub fn parse(s: &str) -> Option<(Setting, usize)> {
     let b = s.as_bytes();
     let (minor, rest) = match b {
-      [b'$', b'2', b'$', rest @ ..] => (Minor::None, rest),
+      [b'$', b'2', b'$', rest @ ..] => (Minor::Bare, rest),
       [b'$', b'2', m, b'$', rest @ ..] => (Minor::from_letter(std::str::from_utf8(&[*m]).ok()?)?, rest),
       _ => return None,
     };
@@ -136,7 +136,7 @@ pub fn key_words(minor: Minor, password: &[u8]) -> [u32; 18] {
   let key_len = match minor {
     Minor::B | Minor::Y => len.min(MAX_PASSWORD_BYTES) + 1,
     Minor::A => (len + 1) % 256,
-    Minor::None => len % 256,
+    Minor::Bare => len % 256,
   };
   let byte_at = |i: usize| password.get(i).copied().unwrap_or(0);
   let mut words = [0u32; 18];
@@ -278,7 +278,7 @@ mod tests {
     assert_eq!((s.minor, s.cost, s.salt), (Minor::B, 31, [0; 16]));
     assert_eq!(
       Setting::parse("$2$04$......................").unwrap().0.minor,
-      Minor::None
+      Minor::Bare
     );
   }
 

@@ -35,7 +35,7 @@ struct Job {
 impl Job {
   fn setting(&self) -> Setting {
     Setting {
-      minor: [Minor::None, Minor::A, Minor::B, Minor::Y][usize::from(self.minor % 4)],
+      minor: [Minor::Bare, Minor::A, Minor::B, Minor::Y][usize::from(self.minor % 4)],
       cost: 4 + u32::from(self.slow),
       salt: self.salt,
     }
@@ -130,7 +130,7 @@ fn reference(setting: &Setting, password: &[u8]) -> Ciphertext {
   let key_len = match setting.minor {
     Minor::B | Minor::Y => len.min(72) + 1,
     Minor::A => usize::from((len + 1) as u8),
-    Minor::None => usize::from(len as u8),
+    Minor::Bare => usize::from(len as u8),
   };
   let c_string = [password, &[0]].concat();
   let out = bcrypt::bcrypt(setting.cost, setting.salt, &c_string[..key_len.clamp(1, 72)]);
