@@ -16,7 +16,7 @@ mod error;
 mod stats;
 mod submit;
 
-use error::Failure;
+use error::ErrorKind;
 use submit::{on_own_thread, submit, Cancellation, Schedule};
 
 type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
@@ -59,13 +59,13 @@ fn input_for(setting: &Setting, password: Password) -> kernel::Input {
 /// The kernel on the calling thread, a panic in it thrown as `Internal` rather than left to napi's
 /// generic panic message.
 fn hash_here(env: &Env, input: &kernel::Input) -> Result<kernel::Ciphertext> {
-  std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| Failure::Internal.throw(env))
+  std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
   Setting::parse(salt)
     .map(|(setting, _)| setting)
-    .ok_or_else(|| Failure::InvalidSalt.throw(env))
+    .ok_or_else(|| ErrorKind::InvalidSalt.throw(env))
 }
 
 /// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
@@ -78,7 +78,7 @@ pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -
       Ok(format::encode_salt(minor, cost, seed))
     }
     // The facade checks minor and cost, and draws 16 bytes.
-    _ => Err(Failure::Internal.throw(env)),
+    _ => Err(ErrorKind::Internal.throw(env)),
   }
 }
 
@@ -169,7 +169,7 @@ pub fn compare_unknown<'env>(
   let salt: Option<[u8; 16]> = seed.as_ref().try_into().ok();
   let (Some(salt), true) = (salt, (format::MIN_COST..=format::MAX_COST).contains(&cost)) else {
     // The facade checks the cost, and draws 16 bytes.
-    return Err(Failure::Internal.throw(env));
+    return Err(ErrorKind::Internal.throw(env));
   };
   let setting = Setting {
     minor: Minor::B,
@@ -183,7 +183,7 @@ pub fn compare_unknown<'env>(
 /// The cost recorded in a hash, read as `bcrypt` reads it.
 #[napi(catch_unwind)]
 pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
-  format::get_rounds(&hash).ok_or_else(|| Failure::InvalidHash.throw(env))
+  format::get_rounds(&hash).ok_or_else(|| ErrorKind::InvalidHash.throw(env))
 }
 
 /// What a well-formed hash was made with.
@@ -206,7 +206,7 @@ pub fn hash_info(hash: String) -> Option<HashInfo> {
 /// The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`).
 #[napi(catch_unwind)]
 pub fn calibrate_sync(env: &Env, target_ms: f64) -> Result<u32> {
-  std::panic::catch_unwind(|| calibrate::cost_for(target_ms)).map_err(|_| Failure::Internal.throw(env))
+  std::panic::catch_unwind(|| calibrate::cost_for(target_ms)).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
 /// The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
@@ -219,14 +219,14 @@ pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
 /// Sets the pool's thread count; only before the first async call, unless it is the same count.
 #[napi(catch_unwind)]
 pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
-  pool::configure(threads as usize).map_err(|e| Failure::from(e).throw(env))
+  pool::configure(threads as usize).map_err(|e| ErrorKind::from(e).throw(env))
 }
 
 /// Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
 /// once.
 #[napi(catch_unwind)]
 pub fn configure_lanes(env: &Env, lanes: Option<u32>) -> Result<()> {
-  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| Failure::from(e).throw(env))
+  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| ErrorKind::from(e).throw(env))
 }
 
 /// Whether compares go before queued hashes (the default). Takes effect at once.
@@ -241,7 +241,7 @@ pub fn configure_compare_first(on: bool) {
 pub fn configure_max_queue(env: &Env, priority: u32, max_queue: Option<u32>) -> Result<()> {
   let class = *pool::Class::ALL
     .get(priority as usize)
-    .ok_or_else(|| Failure::Internal.throw(env))?;
+    .ok_or_else(|| ErrorKind::Internal.throw(env))?;
   pool::configure_max_queue(class, max_queue.map(|n| n as usize));
   Ok(())
 }
