@@ -65,13 +65,13 @@ fn hash_here(env: &Env, input: &kernel::Input) -> Result<kernel::Ciphertext> {
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
   Setting::parse(salt)
     .map(|(setting, _)| setting)
-    .ok_or_else(|| ErrorKind::InvalidSalt.throw(env))
+    .map_err(|_| ErrorKind::InvalidSalt.throw(env))
 }
 
 /// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
 #[napi(catch_unwind)]
 pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -> Result<String> {
-  let minor = Minor::from_letter(&minor).filter(|m| *m != Minor::Y);
+  let minor = Minor::from_letter(&minor).ok().filter(|m| *m != Minor::Y);
   let seed: Option<&[u8; 16]> = seed.as_ref().try_into().ok();
   match (minor, seed) {
     (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
@@ -122,11 +122,11 @@ pub fn compare_sync(
   hash: String,
 ) -> Result<bool> {
   match format::verify_setting(&hash) {
-    Some(setting) => {
+    Ok(setting) => {
       let input = input_for(&setting, password);
       Ok(format::verify_result(&setting, &hash, &hash_here(env, &input)?))
     }
-    None => Ok(false),
+    Err(_) => Ok(false),
   }
 }
 
@@ -142,7 +142,7 @@ pub fn compare<'env>(
 ) -> Result<Object<'env>> {
   // A user is waiting to log in: see `pool::Job::spec`.
   let spec = spec_of(env, schedule.as_ref(), true)?;
-  let Some(setting) = format::verify_setting(&hash) else {
+  let Ok(setting) = format::verify_setting(&hash) else {
     let (deferred, promise) = env.create_deferred::<bool, Box<dyn FnOnce(Env) -> Result<bool>>>()?;
     deferred.resolve(Box::new(|_| Ok(false)));
     return Ok(promise);
@@ -183,7 +183,7 @@ pub fn compare_unknown<'env>(
 /// The cost recorded in a hash, read as `bcrypt` reads it.
 #[napi(catch_unwind)]
 pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
-  format::get_rounds(&hash).ok_or_else(|| ErrorKind::InvalidHash.throw(env))
+  format::get_rounds(&hash).map_err(|_| ErrorKind::InvalidHash.throw(env))
 }
 
 /// What a well-formed hash was made with.
@@ -197,7 +197,7 @@ pub struct HashInfo {
 /// The minor version and cost of a complete, well-formed hash; `null` for anything else.
 #[napi(catch_unwind)]
 pub fn hash_info(hash: String) -> Option<HashInfo> {
-  format::verify_setting(&hash).map(|s| HashInfo {
+  format::verify_setting(&hash).ok().map(|s| HashInfo {
     minor: s.minor.letter().to_string(),
     cost: s.cost,
   })
