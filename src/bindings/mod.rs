@@ -19,7 +19,40 @@ mod submit;
 use error::ErrorKind;
 use submit::{on_own_thread, submit, Cancellation, Schedule};
 
-type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
+type Password<'a> = Either<PasswordText, Uint8ArraySlice<'a>>;
+
+/// A password passed as a JS string: napi's own `String` conversion, into a buffer that is zeroed
+/// when it drops. napi converts every argument before the function body runs, so the copy exists
+/// on every path out of a call: a later argument that fails to convert, a salt, schedule or hash
+/// refused before any hashing, a panic, and the key words made. Each of those drops it here.
+/// (A `Uint8Array` password is read in place; JS owns that memory.)
+pub struct PasswordText(String);
+
+impl Drop for PasswordText {
+  fn drop(&mut self) {
+    self.0.zeroize();
+  }
+}
+
+impl TypeName for PasswordText {
+  fn type_name() -> &'static str {
+    String::type_name()
+  }
+
+  fn value_type() -> ValueType {
+    String::value_type()
+  }
+}
+
+impl ValidateNapiValue for PasswordText {}
+
+impl FromNapiValue for PasswordText {
+  unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
+    // SAFETY: the caller's guarantee (a live `env`, and `value` a value of it) is passed on as it
+    // was given.
+    unsafe { String::from_napi_value(env, value) }.map(PasswordText)
+  }
+}
 
 /// The version of the contract between this binding and the facade (see `error::API_VERSION`).
 #[napi]
@@ -44,14 +77,11 @@ pub const COUNTS_CORES: bool = cfg!(not(target_family = "wasm"));
 #[napi]
 pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;
 
-/// The kernel input for `password`, after which no copy of the password itself remains with us.
+/// The kernel input for `password`, after which no copy of the password itself remains with us
+/// (it drops here: see `PasswordText`).
 fn input_for(setting: &Setting, password: Password) -> kernel::Input {
   match password {
-    Either::A(mut s) => {
-      let input = setting.input(s.as_bytes());
-      s.zeroize();
-      input
-    }
+    Either::A(text) => setting.input(text.0.as_bytes()),
     Either::B(bytes) => setting.input(&bytes),
   }
 }
