@@ -438,6 +438,15 @@ mod tests {
     assert_eq!(seen, settings.len());
   }
 
+  /// How many of `outcomes` were computed, and how many cancelled.
+  fn computed_and_cancelled(outcomes: &[Outcome]) -> (usize, usize) {
+    let count = |f: &dyn Fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    (
+      count(&Result::is_ok),
+      count(&|o| *o == Err(JobFailure::Cancelled)),
+    )
+  }
+
   fn job(cost: u32, handle: Arc<Handle>, tx: mpsc::Sender<Outcome>) -> Job {
     let setting = Setting {
       minor: crate::format::Minor::B,
@@ -488,14 +497,7 @@ mod tests {
     };
     assert_eq!(last, Err(JobFailure::Cancelled));
     outcomes.push(last);
-    assert_eq!(
-      outcomes
-        .iter()
-        .filter(|o| **o == Err(JobFailure::Cancelled))
-        .count(),
-      2
-    );
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), MAX_LANES);
+    assert_eq!(computed_and_cancelled(&outcomes), (MAX_LANES, 2));
     let stats = pool.stats();
     assert_eq!(
       (stats.cancelled, stats.completed, stats.running, stats.queued),
@@ -553,14 +555,7 @@ mod tests {
       .submit(job(4, Arc::default(), tx));
     blocker.cancel();
     let outcomes: Vec<Outcome> = rx.iter().take(4).collect();
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 3);
-    assert_eq!(
-      outcomes
-        .iter()
-        .filter(|o| **o == Err(JobFailure::Cancelled))
-        .count(),
-      1
-    );
+    assert_eq!(computed_and_cancelled(&outcomes), (3, 1));
   }
 
   /// Occupies a one-lane, one-thread pool with a job that runs until cancelled, queues `waiting`
