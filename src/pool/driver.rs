@@ -19,8 +19,9 @@ pub trait Host {
   /// already run are left to finish.
   fn width(&self) -> usize;
 
-  /// Blocks until there is work, then returns the first jobs, at most `width()` of them; `None` to
-  /// stop. Called whenever every lane is empty.
+  /// Blocks until there is work, then returns the first jobs, at most `width()` of them (none is
+  /// an answer: the pool's may find only jobs that died in the queue); `None` to stop. Called
+  /// whenever every lane is empty.
   fn wait_for_jobs(&self) -> Option<Vec<Self::Job>>;
 
   /// Jobs to join the running ones before the next step, at most `free`; none is an answer.
