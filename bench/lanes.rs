@@ -1,11 +1,15 @@
-//! How the kernel's throughput grows with lanes: K hashes at cost 10 run together on one thread;
-//! and one lane against the `bcrypt` crate (the kernel of @node-rs/bcrypt), run alternately so that
-//! the machine's drift falls on both. `cargo bench --bench lanes [cost]` (or `npm run bench:lanes`).
+//! How the kernel's throughput grows with lanes: K hashes at cost 10 run together on one thread by
+//! the pool's lane driver; and one lane against the `bcrypt` crate (the kernel of @node-rs/bcrypt),
+//! run alternately so that the machine's drift falls on both. `cargo bench --bench lanes [cost]` (or `npm run bench:lanes`).
 use std::time::Instant;
 
 use bcrypt_offload::format::{Minor, Setting};
-use bcrypt_offload::kernel::{self, Lane, MAX_LANES};
+use bcrypt_offload::kernel::{self, MAX_LANES};
 use bcrypt_offload::pool::{Job, Pool, Priority};
+
+#[path = "../tests/arrivals/mod.rs"]
+mod arrivals;
+use arrivals::Arrival;
 
 fn main() {
   let cost = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
@@ -40,16 +44,21 @@ fn main() {
   for k in 1..=MAX_LANES {
     let mut times: Vec<f64> = (0..7)
       .map(|_| {
-        let input = setting.input(b"password");
-        let mut lanes: Vec<Lane> = (0..k).map(|_| Lane::new(&input)).collect();
+        // K jobs at once through the pool's own lane driver, one thread of K lanes.
+        let jobs = (0..k)
+          .map(|_| Arrival {
+            input: setting.input(b"password"),
+            at: 0,
+            cancel_at: None,
+          })
+          .collect();
         let t = Instant::now();
-        while !lanes[0].is_done() {
-          kernel::step(&mut lanes);
-        }
-        let out: Vec<_> = lanes.iter().map(|l| setting.hash_string(&l.output())).collect();
+        let records = arrivals::run(jobs, k);
         let ms = t.elapsed().as_secs_f64() * 1e3;
         assert!(
-          out.iter().all(|h| *h == expected),
+          records
+            .iter()
+            .all(|r| r.outcome.map(|c| setting.hash_string(&c)).as_ref() == Ok(&expected)),
           "lane output differs from one-lane output"
         );
         ms

@@ -18,11 +18,63 @@ const SALT_CHARS: usize = 22;
 /// Characters of the encoded ciphertext after the salt.
 pub const HASH_CHARS: usize = 31;
 
+/// Why a string is not what a function here reads, one name per failure. `Display` words it for
+/// Rust callers; the bindings report their own kinds (`InvalidSalt`, `InvalidHash`) and never show
+/// the string, and neither does this: its facts are positions, lengths and costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatError {
+  /// It does not start with `$2$` or `$2` + one character + `$`.
+  NotBcrypt,
+  /// The character after `$2` is not `a`, `b` or `y`.
+  UnknownMinor,
+  /// The cost is not two digits followed by `$`.
+  CostNotTwoDigits,
+  /// The cost is outside `MIN_COST..=MAX_COST`.
+  CostOutOfRange(u32),
+  /// Fewer than 22 characters of salt.
+  SaltTooShort,
+  /// The salt's character at this index is not in bcrypt's base64 alphabet.
+  SaltCharacter(usize),
+  /// A stored hash longer or shorter than a hash with its prefix.
+  HashLength { expected: usize, found: usize },
+  /// No `$`, a version of one or two bytes and `$` before any NUL, where `getRounds` reads.
+  NoRounds,
+  /// The rounds read as 0 (`atoi`'s answer for no number), which `getRounds` reports as invalid.
+  ZeroRounds,
+}
+
+impl std::fmt::Display for FormatError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match self {
+      FormatError::NotBcrypt => write!(f, "not a bcrypt string: no $2$ or $2x$ prefix"),
+      FormatError::UnknownMinor => write!(f, "the version after $2 is not a, b or y"),
+      FormatError::CostNotTwoDigits => write!(f, "the cost is not two digits and $"),
+      FormatError::CostOutOfRange(cost) => {
+        write!(f, "cost {cost} is outside {MIN_COST}..={MAX_COST}")
+      }
+      FormatError::SaltTooShort => write!(f, "fewer than {SALT_CHARS} characters of salt"),
+      FormatError::SaltCharacter(at) => {
+        write!(f, "salt character {at} is not in bcrypt's base64 alphabet")
+      }
+      FormatError::HashLength { expected, found } => {
+        write!(
+          f,
+          "a hash with this prefix has {expected} characters, not {found}"
+        )
+      }
+      FormatError::NoRounds => write!(f, "no rounds field ($, version, $)"),
+      FormatError::ZeroRounds => write!(f, "the rounds read as 0"),
+    }
+  }
+}
+
+impl std::error::Error for FormatError {}
+
 /// The letter after `$2`. They differ only in how a password becomes key bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Minor {
-  /// `$2$`, the original: no NUL terminator, length taken modulo 256.
-  None,
+  /// `$2$`, the original, with no letter: no NUL terminator, length taken modulo 256.
+  Bare,
   /// `$2a$`: NUL-terminated, length + 1 taken modulo 256 — OpenBSD's pre-2014 wraparound, which the
   /// `bcrypt` npm package keeps (and tests) so old hashes of ≥255-byte passwords still verify.
   A,
@@ -33,19 +85,19 @@ pub enum Minor {
 }
 
 impl Minor {
-  pub fn from_letter(letter: &str) -> Option<Minor> {
+  pub fn from_letter(letter: &str) -> Result<Minor, FormatError> {
     match letter {
-      "a" => Some(Minor::A),
-      "b" => Some(Minor::B),
-      "y" => Some(Minor::Y),
-      _ => None,
+      "a" => Ok(Minor::A),
+      "b" => Ok(Minor::B),
+      "y" => Ok(Minor::Y),
+      _ => Err(FormatError::UnknownMinor),
     }
   }
 
   /// The letter after `$2` (`""` for `$2$`).
   pub fn letter(self) -> &'static str {
     match self {
-      Minor::None => "",
+      Minor::Bare => "",
       Minor::A => "a",
       Minor::B => "b",
       Minor::Y => "y",
@@ -54,7 +106,7 @@ impl Minor {
 
   fn prefix(self) -> &'static str {
     match self {
-      Minor::None => "$2$",
+      Minor::Bare => "$2$",
       Minor::A => "$2a$",
       Minor::B => "$2b$",
       Minor::Y => "$2y$",
@@ -74,23 +126,29 @@ impl Setting {
   /// Parses what `bcrypt` accepts as a salt: `$2[a|b|y]$NN$` then at least 22 salt characters; any
   /// further characters (the hash part, when a whole hash is passed as the salt) are ignored.
   /// Also returns the length of the canonical `$2x$NN$` + 22-character prefix in `s`.
-  pub fn parse(s: &str) -> Option<(Setting, usize)> {
+  pub fn parse(s: &str) -> Result<(Setting, usize), FormatError> {
     let b = s.as_bytes();
     let (minor, rest) = match b {
-      [b'$', b'2', b'$', rest @ ..] => (Minor::None, rest),
-      [b'$', b'2', m, b'$', rest @ ..] => (Minor::from_letter(std::str::from_utf8(&[*m]).ok()?)?, rest),
-      _ => return None,
+      [b'$', b'2', b'$', rest @ ..] => (Minor::Bare, rest),
+      [b'$', b'2', m, b'$', rest @ ..] => {
+        let letter = std::str::from_utf8(std::slice::from_ref(m)).map_err(|_| FormatError::UnknownMinor)?;
+        (Minor::from_letter(letter)?, rest)
+      }
+      _ => return Err(FormatError::NotBcrypt),
     };
     let [d1 @ b'0'..=b'9', d2 @ b'0'..=b'9', b'$', rest @ ..] = rest else {
-      return None;
+      return Err(FormatError::CostNotTwoDigits);
     };
     let cost = u32::from(d1 - b'0') * 10 + u32::from(d2 - b'0');
-    if !(MIN_COST..=MAX_COST).contains(&cost) || rest.len() < SALT_CHARS {
-      return None;
+    if !(MIN_COST..=MAX_COST).contains(&cost) {
+      return Err(FormatError::CostOutOfRange(cost));
+    }
+    if rest.len() < SALT_CHARS {
+      return Err(FormatError::SaltTooShort);
     }
     let salt = decode_salt(&rest[..SALT_CHARS])?;
     let prefix_len = b.len() - rest.len() + SALT_CHARS;
-    Some((Setting { minor, cost, salt }, prefix_len))
+    Ok((Setting { minor, cost, salt }, prefix_len))
   }
 
   /// `$2b$10$` + the salt re-encoded. Re-encoding canonicalises the 22nd character, whose low four
@@ -136,7 +194,7 @@ pub fn key_words(minor: Minor, password: &[u8]) -> [u32; 18] {
   let key_len = match minor {
     Minor::B | Minor::Y => len.min(MAX_PASSWORD_BYTES) + 1,
     Minor::A => (len + 1) % 256,
-    Minor::None => len % 256,
+    Minor::Bare => len % 256,
   };
   let byte_at = |i: usize| password.get(i).copied().unwrap_or(0);
   let mut words = [0u32; 18];
@@ -165,11 +223,17 @@ fn constant_time_eq(candidate: &[u8], stored: &[u8]) -> bool {
   std::hint::black_box(diff) == 0
 }
 
-/// The setting of a stored hash, if `stored` is one whole well-formed hash. `None` otherwise: `bcrypt`
-/// answers `false` for those, and so do we, without computing anything.
-pub fn verify_setting(stored: &str) -> Option<Setting> {
+/// The setting of a stored hash, if `stored` is one whole well-formed hash. An error otherwise:
+/// `bcrypt` answers `false` for those, and so do we, without computing anything.
+pub fn verify_setting(stored: &str) -> Result<Setting, FormatError> {
   let (setting, _) = Setting::parse(stored)?;
-  (stored.len() == setting.hash_len()).then_some(setting)
+  match stored.len() == setting.hash_len() {
+    true => Ok(setting),
+    false => Err(FormatError::HashLength {
+      expected: setting.hash_len(),
+      found: stored.len(),
+    }),
+  }
 }
 
 /// Whether a finished computation reproduces `stored`. The whole string must match — `bcrypt`'s
@@ -181,18 +245,21 @@ pub fn verify_result(setting: &Setting, stored: &str, ctext: &Ciphertext) -> boo
 
 /// `bcrypt`'s `getRounds`, result for result: its C reads the string up to any NUL, skips `$`, a
 /// version of one or two bytes and `$`, and hands the rest to `atoi`, whose `int` it returns as a
-/// `u32`; 0 is "invalid hash provided" (`None`). So `" 10"` and `"+10"` read 10, `"-5"` reads
+/// `u32`; 0 is "invalid hash provided" (`ZeroRounds`). So `" 10"` and `"+10"` read 10, `"-5"` reads
 /// 4294967291, and a number past the range of C's `long` saturates before the cast (glibc's `atoi` is
 /// `(int) strtol(s, NULL, 10)`).
-pub fn get_rounds(hash: &str) -> Option<u32> {
+pub fn get_rounds(hash: &str) -> Result<u32, FormatError> {
   let b = hash.as_bytes();
   let c_string = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
   let rest = match c_string {
     [b'$', _, b'$', rest @ ..] => rest,
     [b'$', _, _, b'$', rest @ ..] => rest,
-    _ => return None,
+    _ => return Err(FormatError::NoRounds),
   };
-  Some(atoi(rest) as u32).filter(|&n| n != 0)
+  match atoi(rest) as u32 {
+    0 => Err(FormatError::ZeroRounds),
+    n => Ok(n),
+  }
 }
 
 /// C's `atoi` as glibc computes it: leading white space, a sign, digits, saturated to a 64-bit
@@ -245,13 +312,13 @@ fn decode_char(c: u8) -> Option<u32> {
   ALPHABET.iter().position(|&a| a == c).map(|i| i as u32)
 }
 
-fn decode_salt(chars: &[u8]) -> Option<[u8; 16]> {
+fn decode_salt(chars: &[u8]) -> Result<[u8; 16], FormatError> {
   let mut out = [0u8; 16];
   let mut bits = 0u32;
   let mut nbits = 0;
   let mut n = 0;
-  for &c in chars {
-    bits = (bits << 6) | decode_char(c)?;
+  for (at, &c) in chars.iter().enumerate() {
+    bits = (bits << 6) | decode_char(c).ok_or(FormatError::SaltCharacter(at))?;
     nbits += 6;
     if nbits >= 8 {
       nbits -= 8;
@@ -262,7 +329,7 @@ fn decode_salt(chars: &[u8]) -> Option<[u8; 16]> {
     }
   }
   bits.zeroize();
-  Some(out)
+  Ok(out)
 }
 
 #[cfg(test)]
@@ -278,33 +345,38 @@ mod tests {
     assert_eq!((s.minor, s.cost, s.salt), (Minor::B, 31, [0; 16]));
     assert_eq!(
       Setting::parse("$2$04$......................").unwrap().0.minor,
-      Minor::None
+      Minor::Bare
     );
   }
 
   #[test]
   fn rejects_what_bcrypt_would_hash_garbage_for() {
-    for bad in [
-      "",
-      "$2b$10$short",
-      "$2x$10$CCCCCCCCCCCCCCCCCCCCC.",
-      "$2b$03$CCCCCCCCCCCCCCCCCCCCC.",
-      "$2b$32$CCCCCCCCCCCCCCCCCCCCC.",
-      "$2b$+5$CCCCCCCCCCCCCCCCCCCCC.",
-      "$2b$10$CCCCCCCCCCCCCCCCCCCC!.",
-      "$3b$10$CCCCCCCCCCCCCCCCCCCCC.",
-      "$2b$10CCCCCCCCCCCCCCCCCCCCCC.",
+    use FormatError::*;
+    for (bad, why) in [
+      ("", NotBcrypt),
+      ("$3b$10$CCCCCCCCCCCCCCCCCCCCC.", NotBcrypt),
+      ("$2bb$10$CCCCCCCCCCCCCCCCCCCCC.", NotBcrypt),
+      ("$2x$10$CCCCCCCCCCCCCCCCCCCCC.", UnknownMinor),
+      ("$2é$10$CCCCCCCCCCCCCCCCCCCCC.", NotBcrypt),
+      ("$2b$+5$CCCCCCCCCCCCCCCCCCCCC.", CostNotTwoDigits),
+      ("$2b$10CCCCCCCCCCCCCCCCCCCCCC.", CostNotTwoDigits),
+      ("$2b$03$CCCCCCCCCCCCCCCCCCCCC.", CostOutOfRange(3)),
+      ("$2b$32$CCCCCCCCCCCCCCCCCCCCC.", CostOutOfRange(32)),
+      ("$2b$10$short", SaltTooShort),
+      ("$2b$10$CCCCCCCCCCCCCCCCCCCC!.", SaltCharacter(20)),
     ] {
-      assert_eq!(Setting::parse(bad), None, "{bad:?}");
+      assert_eq!(Setting::parse(bad), Err(why), "{bad:?}");
     }
   }
 
   #[test]
   fn verify_needs_the_whole_hash() {
     let h = "$2b$05$CCCCCCCCCCCCCCCCCCCCC.4vJLJQ6nZ/70INTjjSZWQ0iyUek92tu";
-    assert!(verify_setting(h).is_some());
-    assert!(verify_setting(&h[..59]).is_none());
-    assert!(verify_setting(&format!("{h}\0junk")).is_none());
+    assert!(verify_setting(h).is_ok());
+    let length = |found| Err(FormatError::HashLength { expected: 60, found });
+    assert_eq!(verify_setting(&h[..59]), length(59));
+    assert_eq!(verify_setting(&format!("{h}\0junk")), length(65));
+    assert_eq!(verify_setting(&h[..20]), Err(FormatError::SaltTooShort));
   }
 
   #[test]
@@ -324,23 +396,24 @@ mod tests {
 
   #[test]
   fn get_rounds_reads_like_atoi() {
-    assert_eq!(get_rounds("$2b$10$whatever"), Some(10));
-    assert_eq!(get_rounds("$2$07$x"), Some(7));
-    assert_eq!(get_rounds(""), None);
-    assert_eq!(get_rounds("$2b$xx$"), None);
+    use FormatError::{NoRounds, ZeroRounds};
+    assert_eq!(get_rounds("$2b$10$whatever"), Ok(10));
+    assert_eq!(get_rounds("$2$07$x"), Ok(7));
+    assert_eq!(get_rounds(""), Err(NoRounds));
+    assert_eq!(get_rounds("$2b$xx$"), Err(ZeroRounds));
     // What node bcrypt 6 answers for each (found by fuzz/fuzz_targets/parse.rs).
-    assert_eq!(get_rounds("$2b$0000000010$x"), Some(10));
-    assert_eq!(get_rounds("$2b$ \t10$"), Some(10));
-    assert_eq!(get_rounds("$2b$+10$"), Some(10));
-    assert_eq!(get_rounds("$2b$+-7"), None);
-    assert_eq!(get_rounds("$2b$-5$"), Some(4294967291));
-    assert_eq!(get_rounds("$2b$4294967296$"), None);
-    assert_eq!(get_rounds("$2b$4294967297$"), Some(1));
-    assert_eq!(get_rounds("$2b$2147483648$"), Some(2147483648));
-    assert_eq!(get_rounds("$2b$99999999999999999999$"), Some(u32::MAX));
-    assert_eq!(get_rounds("$2b$-99999999999999999999$"), None);
-    assert_eq!(get_rounds("$\0$11111"), None);
-    assert_eq!(get_rounds("$$$10"), Some(10));
+    assert_eq!(get_rounds("$2b$0000000010$x"), Ok(10));
+    assert_eq!(get_rounds("$2b$ \t10$"), Ok(10));
+    assert_eq!(get_rounds("$2b$+10$"), Ok(10));
+    assert_eq!(get_rounds("$2b$+-7"), Err(ZeroRounds));
+    assert_eq!(get_rounds("$2b$-5$"), Ok(4294967291));
+    assert_eq!(get_rounds("$2b$4294967296$"), Err(ZeroRounds));
+    assert_eq!(get_rounds("$2b$4294967297$"), Ok(1));
+    assert_eq!(get_rounds("$2b$2147483648$"), Ok(2147483648));
+    assert_eq!(get_rounds("$2b$99999999999999999999$"), Ok(u32::MAX));
+    assert_eq!(get_rounds("$2b$-99999999999999999999$"), Err(ZeroRounds));
+    assert_eq!(get_rounds("$\0$11111"), Err(NoRounds));
+    assert_eq!(get_rounds("$$$10"), Ok(10));
   }
 
   #[test]

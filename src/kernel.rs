@@ -178,7 +178,7 @@ pub fn hash_one(input: &Input) -> Ciphertext {
 /// result is the same, only the x86/aarch64 tuning is missing.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
-fn settled(mut x: u32) -> u32 {
+fn opaque(mut x: u32) -> u32 {
   // SAFETY: an empty template: no instruction, no memory, no flags; only the register's value
   // passes through, unknown to the optimiser.
   #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
@@ -195,7 +195,7 @@ fn settled(mut x: u32) -> u32 {
 
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
-fn settled(x: u32) -> u32 {
+fn opaque(x: u32) -> u32 {
   x
 }
 
@@ -216,8 +216,8 @@ fn encrypt<const K: usize>(st: [&State; K], l: &mut [u32; K], r: &mut [u32; K]) 
     ($x:ident, $y:ident, $i:expr) => {
       for k in 0..K {
         let yp = $y[k] ^ st[k].p[$i];
-        // See `settled` for why only up to 4 lanes.
-        $y[k] = if K <= 4 { settled(yp) } else { yp } ^ f(&st[k].s, $x[k]);
+        // See `opaque` for why only up to 4 lanes.
+        $y[k] = if K <= 4 { opaque(yp) } else { yp } ^ f(&st[k].s, $x[k]);
       }
     };
   }

@@ -1,11 +1,19 @@
 //! Arbitrary passwords and salts hashed at low cost, one lane and several: the hashes must verify,
-//! parse back, match the `bcrypt` crate, and not depend on how the lanes were batched.
+//! parse back, match the `bcrypt` crate, and not depend on how the pool's lane driver batched them,
+//! jobs joining, leaving and cancelled mid-batch.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use bcrypt_offload::format::{get_rounds, key_words, verify_result, verify_setting, Minor, Setting, ALPHABET};
-use bcrypt_offload::kernel::{self, hash_one, Ciphertext, Lane, MAX_LANES};
+use bcrypt_offload::format::{
+  get_rounds, key_words, verify_result, verify_setting, Minor, Setting, ALPHABET,
+};
+use bcrypt_offload::kernel::{hash_one, Ciphertext, MAX_LANES};
+use bcrypt_offload::pool::JobFailure;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/arrivals/mod.rs"]
+mod arrivals;
+use arrivals::Arrival;
 
 /// Past `$2a$`'s length wraparound at 255 as well as `$2b$`'s 72-byte cap.
 const MAX_PASSWORD: usize = 300;
@@ -18,6 +26,8 @@ struct Job {
   salt: [u8; 16],
   /// Steps the thread has run before this job is queued.
   arrival: u8,
+  /// Steps after it is queued that it is cancelled, if it is.
+  cancel: Option<u8>,
   /// The password is `bytes` repeated to this length, so that long ones (past 72, past 255) come as
   /// often as short ones: left to `arbitrary`, a length takes as many input bytes.
   length: u16,
@@ -27,7 +37,7 @@ struct Job {
 impl Job {
   fn setting(&self) -> Setting {
     Setting {
-      minor: [Minor::None, Minor::A, Minor::B, Minor::Y][usize::from(self.minor % 4)],
+      minor: [Minor::Bare, Minor::A, Minor::B, Minor::Y][usize::from(self.minor % 4)],
       cost: 4 + u32::from(self.slow),
       salt: self.salt,
     }
@@ -73,8 +83,8 @@ fn check_one(job: &Job, edit: &Edit) {
     hash[prefix.len()..].bytes().all(|c| ALPHABET.contains(&c)),
     "{hash}"
   );
-  assert_eq!(verify_setting(&hash), Some(setting));
-  assert_eq!(get_rounds(&hash), Some(setting.cost));
+  assert_eq!(verify_setting(&hash), Ok(setting));
+  assert_eq!(get_rounds(&hash), Ok(setting.cost));
   assert!(verify_result(&setting, &hash, &ctext));
 
   assert_eq!(ctext, reference(&setting, &password), "{job:?}");
@@ -122,48 +132,33 @@ fn reference(setting: &Setting, password: &[u8]) -> Ciphertext {
   let key_len = match setting.minor {
     Minor::B | Minor::Y => len.min(72) + 1,
     Minor::A => usize::from((len + 1) as u8),
-    Minor::None => usize::from(len as u8),
+    Minor::Bare => usize::from(len as u8),
   };
   let c_string = [password, &[0]].concat();
   let out = bcrypt::bcrypt(setting.cost, setting.salt, &c_string[..key_len.clamp(1, 72)]);
   out[..23].try_into().unwrap()
 }
 
-/// Runs `jobs` as a pool thread does: up to `width` lanes stepped together, a job joining once it has
-/// arrived and a lane is free (at once if the thread is idle), and leaving as soon as it is done.
+/// Runs `jobs` through the pool's lane driver on one thread of `width` lanes, as they arrive: each
+/// that is not cancelled must give the one-lane answer (when it may be cancelled, and when each job
+/// joins and leaves, is `arrivals::run`'s to check).
 fn check_lanes(jobs: &[Job], width: usize) {
-  let mut waiting = jobs.iter().peekable();
-  let (mut lanes, mut running) = (Vec::new(), Vec::new());
-  let (mut steps, mut finished) = (0u32, 0);
-  loop {
-    while lanes.len() < width {
-      let idle = lanes.is_empty();
-      let Some(job) = waiting.next_if(|job| idle || u32::from(job.arrival) <= steps) else {
-        break;
-      };
-      lanes.push(Lane::new(&job.setting().input(&job.password())));
-      running.push(job);
-    }
-    if lanes.is_empty() {
-      break;
-    }
-    kernel::step(&mut lanes);
-    steps += 1;
-    let mut i = 0;
-    while i < lanes.len() {
-      if lanes[i].is_done() {
-        let (lane, job) = (lanes.swap_remove(i), running.swap_remove(i));
+  let arrivals = jobs
+    .iter()
+    .map(|job| Arrival {
+      input: job.setting().input(&job.password()),
+      at: u64::from(job.arrival),
+      cancel_at: job.cancel.map(|c| u64::from(job.arrival) + u64::from(c)),
+    })
+    .collect();
+  for (job, record) in jobs.iter().zip(arrivals::run(arrivals, width)) {
+    match record.outcome {
+      Ok(ctext) => {
         let alone = hash_one(&job.setting().input(&job.password()));
-        assert_eq!(
-          lane.output(),
-          alone,
-          "{job:?} in lanes of {width}, queue {jobs:?}"
-        );
-        finished += 1;
-      } else {
-        i += 1;
+        assert_eq!(ctext, alone, "{job:?} in lanes of {width}, queue {jobs:?}");
       }
+      Err(JobFailure::Cancelled) if job.cancel.is_some() => {}
+      Err(failure) => panic!("{failure:?} for {job:?} in lanes of {width}, queue {jobs:?}"),
     }
   }
-  assert_eq!(finished, jobs.len());
 }

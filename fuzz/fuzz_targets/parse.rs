@@ -1,12 +1,14 @@
 //! Arbitrary strings through everything that reads a salt or a stored hash: nothing may panic, what
-//! parses must round-trip, and `get_rounds` must agree with node bcrypt's C.
+//! parses must round-trip, what does not must fail for the same reason everywhere, and `get_rounds`
+//! must agree with node bcrypt's C.
 #![no_main]
 
-use bcrypt_offload::format::{get_rounds, verify_result, verify_setting, Setting, ALPHABET, HASH_CHARS, MAX_COST, MIN_COST};
+use bcrypt_offload::format::{
+  get_rounds, verify_result, verify_setting, FormatError, Setting, ALPHABET, HASH_CHARS, MAX_COST, MIN_COST,
+};
 use bcrypt_offload::kernel::Ciphertext;
 use libfuzzer_sys::fuzz_target;
 use std::num::IntErrorKind;
-
 
 fuzz_target!(|data: &[u8]| {
   // The input's last 23 bytes double as a ciphertext, so verify_result sees arbitrary ones.
@@ -20,13 +22,17 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(s: &str, ctext: &Ciphertext) {
-  let rounds = rounds_field(s.as_bytes()).map(c_atoi);
-  assert_eq!(get_rounds(s), rounds.filter(|&n| n != 0), "get_rounds({s:?})");
+  let rounds = match rounds_field(s.as_bytes()).map(c_atoi) {
+    None => Err(FormatError::NoRounds),
+    Some(0) => Err(FormatError::ZeroRounds),
+    Some(n) => Ok(n),
+  };
+  assert_eq!(get_rounds(s), rounds, "get_rounds({s:?})");
 
   let parsed = Setting::parse(s);
   let verified = verify_setting(s);
-  let Some((setting, used)) = parsed else {
-    assert_eq!(verified, None);
+  let Ok((setting, used)) = parsed else {
+    assert_eq!(verified, parsed.map(|(setting, _)| setting), "the same reason");
     return;
   };
   assert!((MIN_COST..=MAX_COST).contains(&setting.cost));
@@ -36,7 +42,7 @@ fn check(s: &str, ctext: &Ciphertext) {
     parsed,
     "what follows the prefix must not matter"
   );
-  assert_eq!(get_rounds(s), Some(setting.cost));
+  assert_eq!(get_rounds(s), Ok(setting.cost));
 
   let encoded = setting.encode();
   assert_eq!(Setting::parse(&encoded), parsed);
@@ -50,13 +56,20 @@ fn check(s: &str, ctext: &Ciphertext) {
   );
 
   assert_eq!(setting.hash_len(), used + HASH_CHARS);
-  assert_eq!(verified, (s.len() == setting.hash_len()).then_some(setting));
+  let length = FormatError::HashLength {
+    expected: setting.hash_len(),
+    found: s.len(),
+  };
+  assert_eq!(
+    verified,
+    (s.len() == setting.hash_len()).then_some(setting).ok_or(length)
+  );
 
   let hash = setting.hash_string(ctext);
   assert_eq!(hash.len(), setting.hash_len());
   assert!(hash.starts_with(&encoded));
   assert!(hash[used..].bytes().all(|c| ALPHABET.contains(&c)));
-  assert_eq!(verify_setting(&hash), Some(setting));
+  assert_eq!(verify_setting(&hash), Ok(setting));
   assert!(verify_result(&setting, &hash, ctext));
   assert_eq!(verify_result(&setting, s, ctext), hash == s);
 }

@@ -15,7 +15,8 @@ use crate::pool::{Class, PoolError, Refusal};
 /// from different builds refuse to work together rather than misreport.
 pub const API_VERSION: u32 = 2;
 
-pub enum Failure {
+/// A failure as JS hears of it: its kind, which becomes the error's `code`, and its facts.
+pub enum ErrorKind {
   /// A salt that is not `$2x$NN$` and 22 characters of bcrypt's base64.
   InvalidSalt,
   /// A string with no cost where `getRounds` looks for one.
@@ -35,40 +36,41 @@ pub enum Failure {
   Internal,
 }
 
-impl Failure {
-  fn kind(&self) -> &'static str {
+impl ErrorKind {
+  /// The kind's name: the error's `code`, and its message until the facade words one.
+  fn code(&self) -> &'static str {
     match self {
-      Failure::InvalidSalt => "InvalidSalt",
-      Failure::InvalidHash => "InvalidHash",
-      Failure::QueueFull { .. } => "QueueFull",
-      Failure::Deadline { .. } => "Deadline",
-      Failure::PoolStarted { .. } => "PoolStarted",
-      Failure::PoolSpawn { .. } => "PoolSpawn",
-      Failure::BadEnv { .. } => "BadEnv",
-      Failure::Internal => "Internal",
+      ErrorKind::InvalidSalt => "InvalidSalt",
+      ErrorKind::InvalidHash => "InvalidHash",
+      ErrorKind::QueueFull { .. } => "QueueFull",
+      ErrorKind::Deadline { .. } => "Deadline",
+      ErrorKind::PoolStarted { .. } => "PoolStarted",
+      ErrorKind::PoolSpawn { .. } => "PoolSpawn",
+      ErrorKind::BadEnv { .. } => "BadEnv",
+      ErrorKind::Internal => "Internal",
     }
   }
 
   /// The error object, built on the JS thread.
   pub fn to_js<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-    let mut err = env.create_error(Error::from_reason(self.kind()))?;
-    err.set_named_property("code", self.kind())?;
+    let mut err = env.create_error(Error::from_reason(self.code()))?;
+    err.set_named_property("code", self.code())?;
     match self {
-      Failure::QueueFull { class, max_queue } => {
+      ErrorKind::QueueFull { class, max_queue } => {
         err.set_named_property("priority", class_name(*class))?;
         err.set_named_property("maxQueue", *max_queue as f64)?;
       }
-      Failure::Deadline { wait_ms } => match wait_ms {
+      ErrorKind::Deadline { wait_ms } => match wait_ms {
         Some(ms) => err.set_named_property("waitMs", *ms)?,
         None => err.set_named_property("waitMs", Null)?,
       },
-      Failure::PoolStarted { running } => err.set_named_property("running", *running as u32)?,
-      Failure::PoolSpawn { reason } => err.set_named_property("reason", reason.as_str())?,
-      Failure::BadEnv { variable, value } => {
+      ErrorKind::PoolStarted { running } => err.set_named_property("running", *running as u32)?,
+      ErrorKind::PoolSpawn { reason } => err.set_named_property("reason", reason.as_str())?,
+      ErrorKind::BadEnv { variable, value } => {
         err.set_named_property("variable", *variable)?;
         err.set_named_property("value", value.as_str())?;
       }
-      Failure::InvalidSalt | Failure::InvalidHash | Failure::Internal => {}
+      ErrorKind::InvalidSalt | ErrorKind::InvalidHash | ErrorKind::Internal => {}
     }
     Ok(err.to_unknown())
   }
@@ -96,30 +98,30 @@ pub fn class_name(class: Class) -> &'static str {
   }
 }
 
-impl From<Refusal> for Failure {
-  fn from(refusal: Refusal) -> Failure {
+impl From<Refusal> for ErrorKind {
+  fn from(refusal: Refusal) -> ErrorKind {
     match refusal {
-      Refusal::Full { class, max_queue } => Failure::QueueFull { class, max_queue },
-      Refusal::Late { wait } => Failure::Deadline {
+      Refusal::Full { class, max_queue } => ErrorKind::QueueFull { class, max_queue },
+      Refusal::Late { wait } => ErrorKind::Deadline {
         wait_ms: Some(wait.as_secs_f64() * 1e3),
       },
     }
   }
 }
 
-impl From<PoolError> for Failure {
-  fn from(e: PoolError) -> Failure {
+impl From<PoolError> for ErrorKind {
+  fn from(e: PoolError) -> ErrorKind {
     match e {
-      PoolError::BadEnv { name, value } => Failure::BadEnv {
+      PoolError::BadEnv { name, value } => ErrorKind::BadEnv {
         variable: name,
         value,
       },
-      PoolError::AlreadyStarted { running } => Failure::PoolStarted { running },
-      PoolError::Spawn(e) => Failure::PoolSpawn {
+      PoolError::AlreadyStarted { running } => ErrorKind::PoolStarted { running },
+      PoolError::Spawn(e) => ErrorKind::PoolSpawn {
         reason: e.to_string(),
       },
       // The facade checks the size before it gets here.
-      PoolError::BadSize(_) => Failure::Internal,
+      PoolError::BadSize(_) => ErrorKind::Internal,
     }
   }
 }

@@ -16,10 +16,43 @@ mod error;
 mod stats;
 mod submit;
 
-use error::Failure;
+use error::ErrorKind;
 use submit::{on_own_thread, submit, Cancellation, Schedule};
 
-type Password<'a> = Either<String, Uint8ArraySlice<'a>>;
+type Password<'a> = Either<PasswordText, Uint8ArraySlice<'a>>;
+
+/// A password passed as a JS string: napi's own `String` conversion, into a buffer that is zeroed
+/// when it drops. napi converts every argument before the function body runs, so the copy exists
+/// on every path out of a call: a later argument that fails to convert, a salt, schedule or hash
+/// refused before any hashing, a panic, and the key words made. Each of those drops it here.
+/// (A `Uint8Array` password is read in place; JS owns that memory.)
+pub struct PasswordText(String);
+
+impl Drop for PasswordText {
+  fn drop(&mut self) {
+    self.0.zeroize();
+  }
+}
+
+impl TypeName for PasswordText {
+  fn type_name() -> &'static str {
+    String::type_name()
+  }
+
+  fn value_type() -> ValueType {
+    String::value_type()
+  }
+}
+
+impl ValidateNapiValue for PasswordText {}
+
+impl FromNapiValue for PasswordText {
+  unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
+    // SAFETY: the caller's guarantee (a live `env`, and `value` a value of it) is passed on as it
+    // was given.
+    unsafe { String::from_napi_value(env, value) }.map(PasswordText)
+  }
+}
 
 /// The version of the contract between this binding and the facade (see `error::API_VERSION`).
 #[napi]
@@ -44,14 +77,11 @@ pub const COUNTS_CORES: bool = cfg!(not(target_family = "wasm"));
 #[napi]
 pub const MAX_LANES: u32 = kernel::MAX_LANES as u32;
 
-/// The kernel input for `password`, after which no copy of the password itself remains with us.
+/// The kernel input for `password`, after which no copy of the password itself remains with us
+/// (it drops here: see `PasswordText`).
 fn input_for(setting: &Setting, password: Password) -> kernel::Input {
   match password {
-    Either::A(mut s) => {
-      let input = setting.input(s.as_bytes());
-      s.zeroize();
-      input
-    }
+    Either::A(text) => setting.input(text.0.as_bytes()),
     Either::B(bytes) => setting.input(&bytes),
   }
 }
@@ -59,26 +89,26 @@ fn input_for(setting: &Setting, password: Password) -> kernel::Input {
 /// The kernel on the calling thread, a panic in it thrown as `Internal` rather than left to napi's
 /// generic panic message.
 fn hash_here(env: &Env, input: &kernel::Input) -> Result<kernel::Ciphertext> {
-  std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| Failure::Internal.throw(env))
+  std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
 fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
   Setting::parse(salt)
     .map(|(setting, _)| setting)
-    .ok_or_else(|| Failure::InvalidSalt.throw(env))
+    .map_err(|_| ErrorKind::InvalidSalt.throw(env))
 }
 
 /// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
 #[napi(catch_unwind)]
 pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -> Result<String> {
-  let minor = Minor::from_letter(&minor).filter(|m| *m != Minor::Y);
+  let minor = Minor::from_letter(&minor).ok().filter(|m| *m != Minor::Y);
   let seed: Option<&[u8; 16]> = seed.as_ref().try_into().ok();
   match (minor, seed) {
     (Some(minor), Some(seed)) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => {
       Ok(format::encode_salt(minor, cost, seed))
     }
     // The facade checks minor and cost, and draws 16 bytes.
-    _ => Err(Failure::Internal.throw(env)),
+    _ => Err(ErrorKind::Internal.throw(env)),
   }
 }
 
@@ -122,11 +152,11 @@ pub fn compare_sync(
   hash: String,
 ) -> Result<bool> {
   match format::verify_setting(&hash) {
-    Some(setting) => {
+    Ok(setting) => {
       let input = input_for(&setting, password);
       Ok(format::verify_result(&setting, &hash, &hash_here(env, &input)?))
     }
-    None => Ok(false),
+    Err(_) => Ok(false),
   }
 }
 
@@ -142,7 +172,7 @@ pub fn compare<'env>(
 ) -> Result<Object<'env>> {
   // A user is waiting to log in: see `pool::Job::spec`.
   let spec = spec_of(env, schedule.as_ref(), true)?;
-  let Some(setting) = format::verify_setting(&hash) else {
+  let Ok(setting) = format::verify_setting(&hash) else {
     let (deferred, promise) = env.create_deferred::<bool, Box<dyn FnOnce(Env) -> Result<bool>>>()?;
     deferred.resolve(Box::new(|_| Ok(false)));
     return Ok(promise);
@@ -169,7 +199,7 @@ pub fn compare_unknown<'env>(
   let salt: Option<[u8; 16]> = seed.as_ref().try_into().ok();
   let (Some(salt), true) = (salt, (format::MIN_COST..=format::MAX_COST).contains(&cost)) else {
     // The facade checks the cost, and draws 16 bytes.
-    return Err(Failure::Internal.throw(env));
+    return Err(ErrorKind::Internal.throw(env));
   };
   let setting = Setting {
     minor: Minor::B,
@@ -183,7 +213,7 @@ pub fn compare_unknown<'env>(
 /// The cost recorded in a hash, read as `bcrypt` reads it.
 #[napi(catch_unwind)]
 pub fn get_rounds(env: &Env, hash: String) -> Result<u32> {
-  format::get_rounds(&hash).ok_or_else(|| Failure::InvalidHash.throw(env))
+  format::get_rounds(&hash).map_err(|_| ErrorKind::InvalidHash.throw(env))
 }
 
 /// What a well-formed hash was made with.
@@ -197,7 +227,7 @@ pub struct HashInfo {
 /// The minor version and cost of a complete, well-formed hash; `null` for anything else.
 #[napi(catch_unwind)]
 pub fn hash_info(hash: String) -> Option<HashInfo> {
-  format::verify_setting(&hash).map(|s| HashInfo {
+  format::verify_setting(&hash).ok().map(|s| HashInfo {
     minor: s.minor.letter().to_string(),
     cost: s.cost,
   })
@@ -206,7 +236,7 @@ pub fn hash_info(hash: String) -> Option<HashInfo> {
 /// The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`).
 #[napi(catch_unwind)]
 pub fn calibrate_sync(env: &Env, target_ms: f64) -> Result<u32> {
-  std::panic::catch_unwind(|| calibrate::cost_for(target_ms)).map_err(|_| Failure::Internal.throw(env))
+  std::panic::catch_unwind(|| calibrate::cost_for(target_ms)).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
 /// The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
@@ -219,14 +249,14 @@ pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
 /// Sets the pool's thread count; only before the first async call, unless it is the same count.
 #[napi(catch_unwind)]
 pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
-  pool::configure(threads as usize).map_err(|e| Failure::from(e).throw(env))
+  pool::configure(threads as usize).map_err(|e| ErrorKind::from(e).throw(env))
 }
 
 /// Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
 /// once.
 #[napi(catch_unwind)]
 pub fn configure_lanes(env: &Env, lanes: Option<u32>) -> Result<()> {
-  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| Failure::from(e).throw(env))
+  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| ErrorKind::from(e).throw(env))
 }
 
 /// Whether compares go before queued hashes (the default). Takes effect at once.
@@ -241,7 +271,7 @@ pub fn configure_compare_first(on: bool) {
 pub fn configure_max_queue(env: &Env, priority: u32, max_queue: Option<u32>) -> Result<()> {
   let class = *pool::Class::ALL
     .get(priority as usize)
-    .ok_or_else(|| Failure::Internal.throw(env))?;
+    .ok_or_else(|| ErrorKind::Internal.throw(env))?;
   pool::configure_max_queue(class, max_queue.map(|n| n as usize));
   Ok(())
 }

@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::error::Failure;
+use super::error::ErrorKind;
 use crate::pool;
 
 /// A histogram of durations: `counts[i]` jobs took at most `bucketsMs[i]` (and more than the bound
@@ -116,7 +116,7 @@ pub struct PoolStats {
 /// only: cheap enough per scrape.
 #[napi(catch_unwind)]
 pub fn pool_stats(env: &Env) -> Result<PoolStats> {
-  let s = pool::global_stats().map_err(|e| Failure::from(e).throw(env))?;
+  let s = pool::global_stats().map_err(|e| ErrorKind::from(e).throw(env))?;
   Ok(PoolStats {
     threads: s.threads as u32,
     lanes_per_thread: s.lanes_per_thread as u32,

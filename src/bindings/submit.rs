@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::error::Failure;
+use super::error::ErrorKind;
 use crate::kernel::{self, Ciphertext};
 use crate::pool;
 
@@ -57,19 +57,21 @@ pub struct Schedule {
 impl Schedule {
   /// The pool's spec; `urgent` for a compare. A class or timeout the facade would not send is
   /// `Internal`.
-  pub fn spec(schedule: Option<&Schedule>, urgent: bool) -> std::result::Result<pool::Spec, Failure> {
+  pub fn spec(schedule: Option<&Schedule>, urgent: bool) -> std::result::Result<pool::Spec, ErrorKind> {
     let Some(s) = schedule else {
       return Ok(pool::Spec {
         urgent,
         ..Default::default()
       });
     };
-    let class = *pool::Class::ALL.get(s.class as usize).ok_or(Failure::Internal)?;
+    let class = *pool::Class::ALL
+      .get(s.class as usize)
+      .ok_or(ErrorKind::Internal)?;
     let deadline = match s.timeout_ms {
       Some(ms) if ms.is_finite() && ms >= 0.0 => {
         Some(std::time::Instant::now() + std::time::Duration::from_secs_f64(ms / 1e3))
       }
-      Some(_) => return Err(Failure::Internal),
+      Some(_) => return Err(ErrorKind::Internal),
       None => None,
     };
     Ok(pool::Spec {
@@ -99,7 +101,7 @@ fn teardown_flag(env: &Env) -> Result<Arc<AtomicBool>> {
 
 /// The process-wide pool, started on first use.
 pub fn pool(env: &Env) -> Result<&'static pool::Pool> {
-  pool::global().map_err(|e| Failure::from(e).throw(env))
+  pool::global().map_err(|e| ErrorKind::from(e).throw(env))
 }
 
 /// Queues one computation and returns its promise; `finish` turns the kernel's output into the
@@ -114,7 +116,7 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
 ) -> Result<Object<'env>> {
   let place = pool(env)?
     .reserve(spec)
-    .map_err(|refusal| Failure::from(refusal).throw(env))?;
+    .map_err(|refusal| ErrorKind::from(refusal).throw(env))?;
   let orphaned = Some(teardown_flag(env)?);
   let handle = cancel.map_or_else(Default::default, |c| c.handle.clone());
   let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
@@ -129,10 +131,12 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
       }
       // The facade has already rejected its own promise with an AbortError; this one is only
       // observed by that wrapper.
-      Err(pool::Failure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
-      Err(pool::Failure::Panicked) => deferred.resolve(Box::new(Failure::Internal.reject())),
+      Err(pool::JobFailure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
+      Err(pool::JobFailure::Panicked) => deferred.resolve(Box::new(ErrorKind::Internal.reject())),
       // The facade may have rejected already, from its own timer (see `Cancellation::expire`).
-      Err(pool::Failure::Expired) => deferred.resolve(Box::new(Failure::Deadline { wait_ms: None }.reject())),
+      Err(pool::JobFailure::Expired) => {
+        deferred.resolve(Box::new(ErrorKind::Deadline { wait_ms: None }.reject()))
+      }
     }),
   });
   Ok(promise)
@@ -150,10 +154,10 @@ pub fn on_own_thread<'env, T: ToNapiValue + Send + 'static>(
     .name(name.into())
     .spawn(move || match std::panic::catch_unwind(work) {
       Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
-      Err(_) => deferred.resolve(Box::new(Failure::Internal.reject())),
+      Err(_) => deferred.resolve(Box::new(ErrorKind::Internal.reject())),
     })
     .map_err(|e| {
-      Failure::PoolSpawn {
+      ErrorKind::PoolSpawn {
         reason: e.to_string(),
       }
       .throw(env)

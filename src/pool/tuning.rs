@@ -59,19 +59,22 @@ mod tests {
   use super::*;
 
   #[test]
-  fn every_width_is_measured_and_the_choice_is_within_three_percent_of_the_best() {
+  fn every_width_is_measured() {
+    // A width left out keeps its starting 0.
     let throughput = measure();
     assert!(throughput.iter().all(|&t| t > 0.0), "{throughput:?}");
-    let lanes = choose(&throughput);
-    let peak = throughput.iter().copied().fold(0.0, f64::max);
-    assert!(throughput[lanes - 1] >= 0.97 * peak);
-    assert!(throughput[..lanes - 1].iter().all(|&t| t < 0.97 * peak));
   }
 
   #[test]
-  fn a_near_tie_goes_to_fewer_lanes() {
+  fn the_choice_is_the_fewest_lanes_within_three_percent_of_the_best() {
+    // The best itself, wherever it is.
+    assert_eq!(choose(&[30.0, 18.0, 24.0, 28.0, 20.0, 20.0]), 1);
     assert_eq!(choose(&[10.0, 18.0, 24.0, 28.0, 20.0, 20.0]), 4);
     assert_eq!(choose(&[10.0, 18.0, 24.0, 28.0, 28.5, 31.0]), 6);
+    // A near tie goes to fewer lanes: 30.2 is within 3% of 31, 96.9 is not within 3% of 100.
     assert_eq!(choose(&[10.0, 18.0, 24.0, 30.2, 30.0, 31.0]), 4);
+    assert_eq!(choose(&[96.9, 97.1, 98.0, 99.0, 100.0, 90.0]), 2);
+    // All alike: one lane.
+    assert_eq!(choose(&[5.0; MAX_LANES]), 1);
   }
 }
