@@ -116,7 +116,8 @@ test('every backend of the k6 comparison runs the same app', async () => {
   assert.throws(() => backends.load('nope'), RangeError)
 })
 
-// The architecture comparison's peers (bench/peers/): piscina here for real; the Rust microservice
+// The architecture comparison's peers (bench/peers/backends.js, reached through the demo's loader):
+// piscina here for real; the Rust microservice
 // is built and checked by bench/http/architectures.js, so here a stand-in speaking its protocol
 // checks the demo's client for it, failures included.
 test('the piscina and microservice backends run the same app', async () => {

@@ -3,8 +3,6 @@
 // The bcrypt implementations the demo can run on (BCRYPT_BACKEND), behind one interface, so that
 // the k6 comparison runs the very same app on each.
 
-const path = require('node:path')
-
 // This package's surface, local or the tier's client (they are the same facade), as the app calls it.
 // `schedule` is the scheduler's { priority, key, timeout } (the login guard's, demo/guard.js), which
 // the tier carries to its workers' pools; the other packages have no scheduler and ignore it.
@@ -44,35 +42,10 @@ function load(name) {
       const b = require('@node-rs/bcrypt')
       return { hash: (p, cost) => b.hash(p, { cost }), compare: (p, h) => b.verify(p, h) }
     }
-    // The two architectures this package grew from, as peers for `npm run bench:architectures`
-    // (bench/peers/): bcryptjs on a piscina worker pool, and a Rust HTTP microservice (axum, rayon,
-    // the bcrypt crate) at BCRYPT_MICROSERVICE_URL, called over local HTTP.
-    case 'piscina': {
-      const { Piscina } = require('piscina')
-      const pool = new Piscina({ filename: path.join(__dirname, '..', 'bench', 'peers', 'piscina-worker.js') })
-      return {
-        hash: (password, cost) => pool.run({ password, cost }, { name: 'hash' }),
-        compare: (password, hash) => pool.run({ password, hash }, { name: 'compare' }),
-        close: () => pool.destroy(),
-      }
-    }
-    case 'microservice': {
-      const base = process.env.BCRYPT_MICROSERVICE_URL
-      if (!base) throw new RangeError('BCRYPT_BACKEND=microservice needs BCRYPT_MICROSERVICE_URL')
-      const post = async (route, body) => {
-        const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-        if (!res.ok) throw new Error(`microservice ${route}: ${res.status} ${await res.text()}`)
-        return res.json()
-      }
-      return {
-        hash: async (password, cost) => (await post('/hash', { password, cost })).hash,
-        compare: async (password, hash) => (await post('/compare', { password, hash })).ok,
-      }
-    }
+    // The benchmarks' own peers (bench/peers/backends.js: piscina, the microservice), which the
+    // demo serves for `npm run bench:architectures` but does not show.
     default:
-      throw new RangeError(
-        `BCRYPT_BACKEND must be offload, queue, bcrypt, bcryptjs, bcryptjs-sync, node-rs, piscina or microservice; got ${name}`,
-      )
+      return require('../bench/peers/backends.js').load(name)
   }
 }
 

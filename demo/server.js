@@ -4,7 +4,8 @@
 //   PORT            default 3000; 0 takes any free port
 //   DATA_DIR        where users.sqlite lives; default demo/data
 //   BCRYPT_BACKEND  offload (default), queue (see demo/cluster.js), bcrypt, bcryptjs, bcryptjs-sync,
-//                   node-rs, piscina, microservice (with BCRYPT_MICROSERVICE_URL; see demo/backends.js)
+//                   node-rs; and for the benchmarks piscina, microservice (with BCRYPT_MICROSERVICE_URL;
+//                   see bench/peers/backends.js)
 //   BCRYPT_COST     default 10
 //   MAX_QUEUE       offload's queue bound; default 8 hashes per lane (over that, 503 + Retry-After)
 //   WORKERS         Node processes (node:cluster); the pool's threads are split among them
