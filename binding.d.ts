@@ -68,11 +68,11 @@ export declare function compare(password: string | Uint8Array, hash: string, can
 export declare function compareSync(password: string | Uint8Array, hash: string): boolean
 
 /**
- * A compare's work for an account that does not exist: `password` hashed at `cost` under the salt
- * `seed` (16 random bytes), as a compare against a stored hash of that cost would, queued and
+ * A compare's work for an account that does not exist: `password` hashed under a new salt (its cost
+ * and 16 random bytes), as a compare against a stored hash of that cost would, queued and
  * scheduled as one; resolves `false`. So "no such user" costs what "wrong password" costs.
  */
-export declare function compareUnknown(password: string | Uint8Array, cost: number, seed: Uint8Array, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
+export declare function compareUnknown(password: string | Uint8Array, salt: NewSalt, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
 
 /** Whether compares go before queued hashes (the default). Takes effect at once. */
 export declare function configureCompareFirst(on: boolean): void
@@ -116,7 +116,7 @@ export declare function encodeSalt(minor: string, cost: number, seed: Uint8Array
 export declare function getRounds(hash: string): number
 
 /** bcrypt of `password` under `salt`, computed on the pool. */
-export declare function hash(password: string | Uint8Array, salt: string, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<string>
+export declare function hash(password: string | Uint8Array, salt: string | NewSalt, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<string>
 
 /** The minor version and cost of a complete, well-formed hash; `null` for anything else. */
 export declare function hashInfo(hash: string): HashInfo | null
@@ -129,7 +129,7 @@ export interface HashInfo {
 }
 
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
-export declare function hashSync(password: string | Uint8Array, salt: string): string
+export declare function hashSync(password: string | Uint8Array, salt: string | NewSalt): string
 
 /** The highest cost bcrypt accepts. */
 export declare const MAX_COST: number
@@ -145,6 +145,16 @@ export declare const MAX_THREADS: number
 
 /** The lowest cost bcrypt accepts. */
 export declare const MIN_COST: number
+
+/**
+ * What to hash under: a salt string (or a whole hash, whose salt is used), or a cost and 16 random
+ * bytes for a new `$2b$` salt, so that `hash(data, rounds)` crosses into Rust once instead of
+ * encoding a salt string first and parsing it back.
+ */
+export interface NewSalt {
+  cost: number
+  seed: Uint8Array
+}
 
 /**
  * The pool's counters (zeros, and the size it would start with, before it starts). Reads atomics

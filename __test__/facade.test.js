@@ -188,3 +188,29 @@ test('a refusal when the job is queued reaches the caller, and the listener is r
   await assert.rejects(bcrypt.hash('pw', SALT, { signal }), { code: 'ERR_BCRYPT_QUEUE_FULL' })
   assert.equal(removed.length, 1)
 })
+
+test('a hash for a number of rounds crosses into the binding once, with a new salt to encode', async () => {
+  const encoded = []
+  const synced = []
+  const { binding, calls, pending } = fakeBinding({
+    encodeSalt: (...args) => encoded.push(args),
+    hashSync: (data, salt) => (synced.push(salt), 'the sync hash'),
+  })
+  const bcrypt = createBcrypt(binding)
+  const hashing = bcrypt.hash('pw', 12)
+  assert.equal(calls.length, 1)
+  const [name, data, salt] = calls[0]
+  assert.equal(name, 'hash')
+  assert.equal(data, 'pw')
+  assert.equal(salt.cost, 12)
+  assert.equal(salt.seed.length, 16)
+  pending[0].resolve('the hash')
+  assert.equal(await hashing, 'the hash')
+  // Clamped as bcrypt clamps, and likewise for the sync form; no salt string is encoded first.
+  assert.equal(bcrypt.hashSync('pw', 99), 'the sync hash')
+  assert.equal(synced[0].cost, 31)
+  assert.equal(synced[0].seed.length, 16)
+  bcrypt.hash('pw', 2)
+  assert.equal(calls[1][2].cost, 4)
+  assert.deepEqual(encoded, [])
+})

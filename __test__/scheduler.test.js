@@ -95,8 +95,14 @@ test('a call still queued at its deadline rejects then, uncomputed; one that sta
     await release()
     await until(() => b.stats().running === 0 && b.stats().queued === 0)
     const after = b.stats()
-    // A deadline does not cut a job short once it runs: a lane is free, so this one starts at once.
-    const onTime = await b.compare('pw', hash, { timeout: 1 })
+    // A deadline does not cut a job short once it runs: the lane is free, so this one starts at once
+    // (seen running), and its cost-14 hash outlasts the 300 ms deadline.
+    const long = b.hashSync('pw', 14)
+    const started = b.compare('pw', long, { timeout: 300 })
+    let settled = false
+    started.finally(() => (settled = true)).catch(() => {})
+    await until(() => b.stats().running === 1 || settled)
+    const onTime = await started
     return {
       code: late.code, message: late.message, name: late.name,
       running: during.running, queuedDuring: during.queued,

@@ -60,7 +60,8 @@ function splitOptions(third, fourth) {
  * with an error that already has its `code`.
  *
  * @typedef {object} Backend
- * @property {(data: string | Uint8Array, salt: string, job: Job) => Promise<string>} hash
+ * @property {(data: string | Uint8Array, salt: string | NewSalt, job: Job) => Promise<string>} hash
+ *   a salt string (or a whole hash), or `{ cost, seed }` (16 random bytes) for a new `$2b$` salt
  * @property {(data: string | Uint8Array, hash: string, job: Job) => Promise<boolean>} compare
  *   a string that is not a well-formed hash resolves `false` with nothing computed
  * @property {(data: string | Uint8Array, cost: number, job: Job) => Promise<false>} compareUnknown
@@ -70,7 +71,13 @@ function splitOptions(third, fourth) {
  *
  * @typedef {{ cancellation?: Cancellation, schedule?: object }} Job
  * @typedef {{ cancel(): void, expire(): boolean }} Cancellation
+ * @typedef {{ cost: number, seed: Uint8Array }} NewSalt
  */
+
+// A new `$2b$` salt as the binding takes it: the cost and 16 bytes from the synchronous CSPRNG (it
+// takes microseconds, and the asynchronous one would queue on libuv's threadpool, which this
+// package exists to keep free). The binding encodes it into the hash it returns: one crossing.
+const newSalt = (cost) => ({ cost, seed: randomBytes(16) })
 
 /** The local pool as a backend: the binding's own calls. */
 function localBackend(binding) {
@@ -78,7 +85,7 @@ function localBackend(binding) {
     hash: (data, salt, job) => binding.hash(data, salt, job.cancellation, job.schedule),
     compare: (data, hash, job) => binding.compare(data, hash, job.cancellation, job.schedule),
     // The salt's 16 bytes from the synchronous CSPRNG, as for every salt here (see `makeSalt`).
-    compareUnknown: (data, cost, job) => binding.compareUnknown(data, cost, randomBytes(16), job.cancellation, job.schedule),
+    compareUnknown: (data, cost, job) => binding.compareUnknown(data, newSalt(cost), job.cancellation, job.schedule),
     cancellation: () => new binding.Cancellation(),
   }
 }
@@ -313,12 +320,13 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     return deliver(cb, () => Promise.resolve(makeSalt(rounds, minor)))
   }
 
-  // bcrypt's checks of hash's arguments, then ours; returns the salt string to hash with.
+  // bcrypt's checks of hash's arguments, then ours; returns the salt to hash with: the caller's
+  // string, or a new one for a number of rounds.
   function hashSetting(data, salt, options) {
     if (data == null || salt == null) throw error('DataAndSaltRequired')
     if (!isData(data) || (typeof salt !== 'string' && typeof salt !== 'number')) throw error('HashArgTypes')
     checkLength(data, optionsOf(options))
-    return typeof salt === 'number' ? makeSalt(salt) : salt
+    return typeof salt === 'number' ? newSalt(costOf(salt)) : salt
   }
 
   function hashSync(data, salt, options) {
@@ -380,7 +388,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
   function compareUnknownSync(data, rounds) {
     if (data == null) throw error('DataRequired')
     if (!isData(data)) throw error('DataArgType')
-    sync(() => binding.hashSync(data, makeSalt(rounds)))
+    sync(() => binding.hashSync(data, newSalt(costOf(rounds))))
     return false
   }
 

@@ -323,7 +323,8 @@ function connect(options = {}) {
 
   /** The tier as a backend (lib/api.js): each call a job for the workers. */
   const remote = {
-    hash: (data, salt, job) => submit('hash', data, salt, job),
+    // A new salt travels as the string the binding makes of it: the request carries one setting.
+    hash: (data, salt, job) => submit('hash', data, typeof salt === 'string' ? salt : binding.encodeSalt('b', salt.cost, salt.seed), job),
     // As the local pool: a string that is not a well-formed hash is `false`, with nothing queued.
     compare: (data, hash, job) => (binding.hashInfo(hash) ? submit('compare', data, hash, job) : Promise.resolve(false)),
     // A job too, so that an unknown user costs a worker what a known one does.

@@ -92,10 +92,38 @@ fn hash_here(env: &Env, input: &kernel::Input) -> Result<kernel::Ciphertext> {
   std::panic::catch_unwind(|| kernel::hash_one(input)).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
-fn parse_salt(env: &Env, salt: &str) -> Result<Setting> {
-  Setting::parse(salt)
-    .map(|(setting, _)| setting)
-    .map_err(|_| ErrorKind::InvalidSalt.throw(env))
+/// What to hash under: a salt string (or a whole hash, whose salt is used), or a cost and 16 random
+/// bytes for a new `$2b$` salt, so that `hash(data, rounds)` crosses into Rust once instead of
+/// encoding a salt string first and parsing it back.
+#[napi(object)]
+pub struct NewSalt {
+  pub cost: u32,
+  pub seed: Uint8Array,
+}
+
+type Salt = Either<String, NewSalt>;
+
+/// The setting for `salt`; a malformed salt string is `InvalidSalt`.
+fn setting_of(env: &Env, salt: &Salt) -> Result<Setting> {
+  match salt {
+    Either::A(salt) => Setting::parse(salt)
+      .map(|(setting, _)| setting)
+      .map_err(|_| ErrorKind::InvalidSalt.throw(env)),
+    Either::B(new) => fresh_setting(env, new.cost, &new.seed),
+  }
+}
+
+/// A `$2b$` setting at `cost` under the salt `seed`. The facade checks the cost and draws 16 bytes:
+/// anything else is `Internal`.
+fn fresh_setting(env: &Env, cost: u32, seed: &[u8]) -> Result<Setting> {
+  match <[u8; 16]>::try_from(seed) {
+    Ok(salt) if (format::MIN_COST..=format::MAX_COST).contains(&cost) => Ok(Setting {
+      minor: Minor::B,
+      cost,
+      salt,
+    }),
+    _ => Err(ErrorKind::Internal.throw(env)),
+  }
 }
 
 /// A salt for `minor` (`"a"` or `"b"`) and `cost` (4–31) from 16 random bytes.
@@ -117,9 +145,9 @@ pub fn encode_salt(env: &Env, minor: String, cost: u32, seed: Uint8ArraySlice) -
 pub fn hash_sync(
   env: &Env,
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
-  salt: String,
+  #[napi(ts_arg_type = "string | NewSalt")] salt: Salt,
 ) -> Result<String> {
-  let setting = parse_salt(env, &salt)?;
+  let setting = setting_of(env, &salt)?;
   let input = input_for(&setting, password);
   Ok(setting.hash_string(&hash_here(env, &input)?))
 }
@@ -134,12 +162,12 @@ fn spec_of(env: &Env, schedule: Option<&Schedule>, urgent: bool) -> Result<pool:
 pub fn hash<'env>(
   env: &'env Env,
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
-  salt: String,
+  #[napi(ts_arg_type = "string | NewSalt")] salt: Salt,
   cancel: Option<&Cancellation>,
   schedule: Option<Schedule>,
 ) -> Result<Object<'env>> {
   let spec = spec_of(env, schedule.as_ref(), false)?;
-  let setting = parse_salt(env, &salt)?;
+  let setting = setting_of(env, &salt)?;
   let input = input_for(&setting, password);
   submit(env, input, spec, cancel, move |ctext| setting.hash_string(&ctext))
 }
@@ -183,29 +211,19 @@ pub fn compare<'env>(
   })
 }
 
-/// A compare's work for an account that does not exist: `password` hashed at `cost` under the salt
-/// `seed` (16 random bytes), as a compare against a stored hash of that cost would, queued and
+/// A compare's work for an account that does not exist: `password` hashed under a new salt (its cost
+/// and 16 random bytes), as a compare against a stored hash of that cost would, queued and
 /// scheduled as one; resolves `false`. So "no such user" costs what "wrong password" costs.
 #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
 pub fn compare_unknown<'env>(
   env: &'env Env,
   #[napi(ts_arg_type = "string | Uint8Array")] password: Password,
-  cost: u32,
-  seed: Uint8ArraySlice,
+  salt: NewSalt,
   cancel: Option<&Cancellation>,
   schedule: Option<Schedule>,
 ) -> Result<Object<'env>> {
   let spec = spec_of(env, schedule.as_ref(), true)?;
-  let salt: Option<[u8; 16]> = seed.as_ref().try_into().ok();
-  let (Some(salt), true) = (salt, (format::MIN_COST..=format::MAX_COST).contains(&cost)) else {
-    // The facade checks the cost, and draws 16 bytes.
-    return Err(ErrorKind::Internal.throw(env));
-  };
-  let setting = Setting {
-    minor: Minor::B,
-    cost,
-    salt,
-  };
+  let setting = fresh_setting(env, salt.cost, &salt.seed)?;
   let input = input_for(&setting, password);
   submit(env, input, spec, cancel, |_| false)
 }
