@@ -20,7 +20,7 @@ const path = require('node:path')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { execFileSync } = require('node:child_process')
 
-const { k6Binary } = require('../http/k6.js')
+const { k6Binary, startServer: startHttp } = require('../http/k6.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const RESULTS = path.join(ROOT, 'bench', 'results')
@@ -80,20 +80,9 @@ async function stop(child, graceMs = 5000) {
   clearTimeout(timer)
 }
 
-async function startServer(mode, port, usersFile) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'server.js')], {
-    env: { ...process.env, MODE: mode, PORT: String(port), COST: String(COST), USERS_FILE: usersFile },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  child.exited = new Promise((resolve) => child.once('exit', resolve))
-  for (let i = 0; i < 300 && child.exitCode === null; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child
-    } catch {}
-    await sleep(100)
-  }
-  await stop(child)
-  throw new Error(`bench/flood/server.js (MODE=${mode}) did not start`)
+function startServer(mode, port, usersFile) {
+  const env = { MODE: mode, COST: String(COST), USERS_FILE: usersFile }
+  return startHttp(path.join(__dirname, 'server.js'), port, env, `bench/flood/server.js (MODE=${mode})`)
 }
 
 // The same answers from every server before any is timed.

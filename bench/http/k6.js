@@ -27,8 +27,14 @@ function k6Binary() {
 // shutdown never overlaps the next run.
 async function startDemo(port, env, script = 'server.js') {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-'))
-  const child = spawn(process.execPath, [path.join(DEMO, script)], {
-    env: { ...process.env, ...env, PORT: String(port), DATA_DIR: dataDir },
+  return startServer(path.join(DEMO, script), port, { ...env, DATA_DIR: dataDir }, `demo/${script} (${JSON.stringify(env)})`)
+}
+
+// Starts the Node server `file` with `env` and PORT=`port`; resolves with the child once GET
+// /health answers, or stops it and throws `${label} did not start`.
+async function startServer(file, port, env, label) {
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
   child.exited = new Promise((resolve) => child.once('exit', resolve))
@@ -39,7 +45,7 @@ async function startDemo(port, env, script = 'server.js') {
     await sleep(100)
   }
   await stop(child)
-  throw new Error(`demo/${script} (${JSON.stringify(env)}) did not start`)
+  throw new Error(`${label} did not start`)
 }
 
 async function stop(child) {
@@ -141,4 +147,4 @@ async function chart(rows, title) {
   return view.toSVG()
 }
 
-module.exports = { k6Binary, startDemo, stop, k6, summarize, aggregate, chart, f }
+module.exports = { k6Binary, startDemo, startServer, stop, k6, summarize, aggregate, chart, f }
