@@ -33,6 +33,14 @@ export declare function calibrate(targetMs: number): Promise<number>
 /** The cost whose hash takes about `targetMs` here, timed on the calling thread (see `calibrate`). */
 export declare function calibrateSync(targetMs: number): number
 
+/** One class's queue bound, for `configure`. */
+export interface ClassBound {
+  /** 0 high, 1 normal, 2 low. */
+  priority: number
+  /** The most of its jobs that may wait for a lane; absent for no bound. */
+  maxQueue?: number
+}
+
 /** By class, as the facade names them. */
 export interface Classes {
   high: ClassStats
@@ -74,23 +82,11 @@ export declare function compareSync(password: string | Uint8Array, hash: string)
  */
 export declare function compareUnknown(password: string | Uint8Array, salt: NewSalt, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
 
-/** Whether compares go before queued hashes (the default). Takes effect at once. */
-export declare function configureCompareFirst(on: boolean): void
-
 /**
- * Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
- * once.
+ * Configures the pool, all or nothing (see `pool::configure`). What the facade would not send (an
+ * unknown class, a lanes string other than "auto", a count out of range) is `Internal`.
  */
-export declare function configureLanes(lanes?: number | undefined | null): void
-
-/**
- * Bounds how many calls of a class (`priority` 0 high, 1 normal, 2 low) may wait for a lane (`null`: no
- * bound). Takes effect at once.
- */
-export declare function configureMaxQueue(priority: number, maxQueue?: number | undefined | null): void
-
-/** Sets the pool's thread count; only before the first async call, unless it is the same count. */
-export declare function configureThreads(threads: number): void
+export declare function configure(config: PoolConfig): void
 
 /**
  * Whether the pool can count the machine's cores by itself. WASI reports one core whatever the
@@ -154,6 +150,18 @@ export declare const MIN_COST: number
 export interface NewSalt {
   cost: number
   seed: Uint8Array
+}
+
+/** What `configure` changes, as the facade checked it; an absent field is left as it is. */
+export interface PoolConfig {
+  /** The pool's size: only before the first async call, unless it is the same count. */
+  threads?: number
+  /** Lanes per thread to pin, or `"auto"` to let the pool measure the best count. */
+  lanes?: number | 'auto'
+  /** Queue bounds of the classes named. */
+  maxQueue?: Array<ClassBound>
+  /** Whether compares go before queued hashes. */
+  compareFirst?: boolean
 }
 
 /**

@@ -48,8 +48,7 @@ function fakeBinding(overrides = {}) {
     hashInfo: () => ({ minor: 'b', cost: 10 }),
     calibrateSync: () => 12,
     calibrate: async () => 12,
-    configureThreads: (n) => calls.push(['threads', n]),
-    configureMaxQueue: (n) => calls.push(['maxQueue', n]),
+    configure: (config) => calls.push(['configure', config]),
     poolStats: () => ({ threads: 2, lanesPerThread: 4, maxQueue: null }),
     ...overrides,
   }
@@ -72,7 +71,7 @@ test('a binding of another API version is refused', () => {
 test('a binding that cannot count cores (WASI) is given Node\'s count, unless the environment sets one', () => {
   const { binding, calls } = fakeBinding({ COUNTS_CORES: false })
   createBcrypt(binding)
-  assert.deepEqual(calls, [['threads', Math.min(require('node:os').availableParallelism(), binding.MAX_THREADS)]])
+  assert.deepEqual(calls, [['configure', { threads: Math.min(require('node:os').availableParallelism(), binding.MAX_THREADS) }]])
   const native = fakeBinding({ COUNTS_CORES: true })
   createBcrypt(native.binding)
   assert.deepEqual(native.calls, [])
@@ -123,7 +122,7 @@ test('each native kind becomes its row of the table, in every form', async () =>
 test('configure and stats word the binding\'s refusals too', () => {
   const bcrypt = createBcrypt(
     fakeBinding({
-      configureThreads: () => {
+      configure: () => {
         throw nativeError('PoolStarted', { running: 2 })
       },
       poolStats: () => {
@@ -213,4 +212,16 @@ test('a hash for a number of rounds crosses into the binding once, with a new sa
   bcrypt.hash('pw', 2)
   assert.equal(calls[1][2].cost, 4)
   assert.deepEqual(encoded, [])
+})
+
+test('configure crosses once with everything it changes, after checking it all', () => {
+  const { binding, calls } = fakeBinding()
+  const bcrypt = createBcrypt(binding)
+  bcrypt.configure({ threads: 2, lanes: 'auto', maxQueue: { high: Infinity, low: 5 }, compareFirst: false })
+  assert.deepEqual(calls, [
+    ['configure', { threads: 2, lanes: 'auto', maxQueue: [{ priority: 0 }, { priority: 2, maxQueue: 5 }], compareFirst: false }],
+  ])
+  // A bad value anywhere and nothing crosses.
+  assert.throws(() => bcrypt.configure({ threads: 2, maxQueue: { normal: -1 } }), { code: 'ERR_OUT_OF_RANGE' })
+  assert.equal(calls.length, 1)
 })

@@ -101,7 +101,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
   // already started keeps its size.
   if (binding.COUNTS_CORES === false && process.env.BCRYPT_OFFLOAD_THREADS === undefined) {
     try {
-      binding.configureThreads(Math.min(os.availableParallelism(), MAX_THREADS))
+      binding.configure({ threads: Math.min(os.availableParallelism(), MAX_THREADS) })
     } catch (err) {
       if (fromNative(err).code !== 'ERR_BCRYPT_POOL_STARTED') throw fromNative(err)
     }
@@ -464,16 +464,15 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
       throw error('OutOfRange', 'threads', RANGES.threads)
     }
-    const bounds = maxQueueOf(maxQueue)
-    // The one refusal left (another size once the pool runs) comes before anything is applied.
-    if (threads !== undefined) sync(() => binding.configureThreads(threads))
-    if (lanes !== undefined) sync(() => binding.configureLanes(lanes === 'auto' ? null : lanes))
-    for (const [cls, bound] of bounds) binding.configureMaxQueue(cls, bound)
-    if (compareFirst !== undefined) binding.configureCompareFirst(compareFirst)
+    // No bound crosses as an absent one (napi reads null as no number).
+    const bounds = maxQueueOf(maxQueue).map(([priority, bound]) => (bound === null ? { priority } : { priority, maxQueue: bound }))
+    // One crossing, all or nothing: the pool makes the one refusal left (another size once it
+    // runs) before it applies anything.
+    sync(() => binding.configure({ threads, lanes, maxQueue: bounds, compareFirst }))
     if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
   }
 
-  // `maxQueue` as [class, bound] pairs for the binding, every bound checked first: a number (or
+  // `maxQueue` as [class, bound] pairs, every bound checked first: a number (or
   // Infinity, or null for none) bounds each class alike; `{ high, normal, low }` bounds the classes
   // it names.
   function maxQueueOf(maxQueue) {

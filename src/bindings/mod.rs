@@ -264,32 +264,50 @@ pub fn calibrate(env: &Env, target_ms: f64) -> Result<Object<'_>> {
   on_own_thread(env, "bcrypt-calibrate", move || calibrate::cost_for(target_ms))
 }
 
-/// Sets the pool's thread count; only before the first async call, unless it is the same count.
-#[napi(catch_unwind)]
-pub fn configure_threads(env: &Env, threads: u32) -> Result<()> {
-  pool::configure(threads as usize).map_err(|e| ErrorKind::from(e).throw(env))
+/// One class's queue bound, for `configure`.
+#[napi(object)]
+pub struct ClassBound {
+  /// 0 high, 1 normal, 2 low.
+  pub priority: u32,
+  /// The most of its jobs that may wait for a lane; absent for no bound.
+  pub max_queue: Option<u32>,
 }
 
-/// Pins the lanes per thread, or (`null`) lets the pool measure the best count. Takes effect at
-/// once.
-#[napi(catch_unwind)]
-pub fn configure_lanes(env: &Env, lanes: Option<u32>) -> Result<()> {
-  pool::configure_lanes(lanes.map(|n| n as usize)).map_err(|e| ErrorKind::from(e).throw(env))
+/// What `configure` changes, as the facade checked it; an absent field is left as it is.
+#[napi(object)]
+pub struct PoolConfig {
+  /// The pool's size: only before the first async call, unless it is the same count.
+  pub threads: Option<u32>,
+  /// Lanes per thread to pin, or `"auto"` to let the pool measure the best count.
+  #[napi(ts_type = "number | 'auto'")]
+  pub lanes: Option<Either<u32, String>>,
+  /// Queue bounds of the classes named.
+  pub max_queue: Option<Vec<ClassBound>>,
+  /// Whether compares go before queued hashes.
+  pub compare_first: Option<bool>,
 }
 
-/// Whether compares go before queued hashes (the default). Takes effect at once.
+/// Configures the pool, all or nothing (see `pool::configure`). What the facade would not send (an
+/// unknown class, a lanes string other than "auto", a count out of range) is `Internal`.
 #[napi(catch_unwind)]
-pub fn configure_compare_first(on: bool) {
-  pool::configure_compare_first(on);
-}
-
-/// Bounds how many calls of a class (`priority` 0 high, 1 normal, 2 low) may wait for a lane (`null`: no
-/// bound). Takes effect at once.
-#[napi(catch_unwind)]
-pub fn configure_max_queue(env: &Env, priority: u32, max_queue: Option<u32>) -> Result<()> {
-  let class = *pool::Class::ALL
-    .get(priority as usize)
-    .ok_or_else(|| ErrorKind::Internal.throw(env))?;
-  pool::configure_max_queue(class, max_queue.map(|n| n as usize));
-  Ok(())
+pub fn configure(env: &Env, config: PoolConfig) -> Result<()> {
+  let internal = || ErrorKind::Internal.throw(env);
+  let lanes = match config.lanes {
+    None => None,
+    Some(Either::A(n)) => Some(Some(n as usize)),
+    Some(Either::B(auto)) if auto == "auto" => Some(None),
+    Some(Either::B(_)) => return Err(internal()),
+  };
+  let mut max_queue = [None; 3];
+  for bound in config.max_queue.unwrap_or_default() {
+    let slot = max_queue.get_mut(bound.priority as usize).ok_or_else(internal)?;
+    *slot = Some(bound.max_queue.map(|n| n as usize));
+  }
+  pool::configure(pool::Config {
+    threads: config.threads.map(|n| n as usize),
+    lanes,
+    max_queue,
+    compare_first: config.compare_first,
+  })
+  .map_err(|e| ErrorKind::from(e).throw(env))
 }

@@ -37,7 +37,7 @@ pub enum LanesSource {
   Measured,
   /// `BCRYPT_OFFLOAD_LANES`.
   Env,
-  /// `configure_lanes`.
+  /// `configure` (`Config::lanes`).
   Configured,
 }
 
@@ -46,7 +46,7 @@ struct Settings {
   threads: Option<usize>,
   /// By class.
   max_queue: [Option<usize>; 3],
-  /// Pinned by `configure_lanes`.
+  /// Pinned by `configure`.
   lanes: Option<usize>,
   compare_first: bool,
   lanes_source: LanesSource,
@@ -58,66 +58,76 @@ fn settings() -> MutexGuard<'static, Settings> {
   SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Sets the pool's size before it starts. Asking again for the size it already has is allowed, so
-/// that every worker thread that loads the addon can run the same start-up code.
-pub fn configure(threads: usize) -> Result<(), PoolError> {
-  if !(1..=MAX_THREADS).contains(&threads) {
+/// What `configure` changes; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+  /// The pool's size: before it starts, or the size it already has (so that every worker thread
+  /// that loads the addon can run the same start-up code).
+  pub threads: Option<usize>,
+  /// `Some(Some(n))` pins the lanes per thread, over the environment and the tuner;
+  /// `Some(None)` hands the choice back to the tuner. At once.
+  pub lanes: Option<Option<usize>>,
+  /// By class, a bound (`Some(Some(n))`) or none (`Some(None)`) on its jobs waiting. At once.
+  pub max_queue: [Option<Option<usize>>; 3],
+  /// Whether compares go before hashes (the default) or all jobs in order of arrival. At once.
+  pub compare_first: Option<bool>,
+}
+
+/// Applies `config` whole or not at all: every value is checked, and the one refusal that depends
+/// on the pool (another size once it runs) made, before anything changes.
+pub fn configure(config: Config) -> Result<(), PoolError> {
+  if let Some(threads) = config.threads.filter(|n| !(1..=MAX_THREADS).contains(n)) {
     return Err(PoolError::BadSize(threads));
   }
+  if let Some(Some(lanes)) = config
+    .lanes
+    .filter(|l| l.is_some_and(|n| !(1..=MAX_LANES).contains(&n)))
+  {
+    return Err(PoolError::BadSize(lanes));
+  }
   let mut settings = settings();
-  match POOL.get() {
-    Some(pool) if pool.workers.len() != threads => Err(PoolError::AlreadyStarted {
-      running: pool.workers.len(),
-    }),
-    Some(_) => Ok(()),
-    None => {
-      settings.threads = Some(threads);
-      Ok(())
+  let pool = POOL.get();
+  if let (Some(threads), Some(pool)) = (config.threads, pool) {
+    if pool.workers.len() != threads {
+      return Err(PoolError::AlreadyStarted {
+        running: pool.workers.len(),
+      });
     }
   }
-}
-
-/// Bounds one class's share of the global pool's queue, now if it runs, else from its start.
-pub fn configure_max_queue(class: Class, max_queue: Option<usize>) {
-  let mut settings = settings();
-  settings.max_queue[class.index()] = max_queue;
-  if let Some(pool) = POOL.get() {
-    pool.set_max_queue(class, max_queue);
+  if pool.is_none() && config.threads.is_some() {
+    settings.threads = config.threads;
   }
-}
-
-/// Pins the lanes per thread (`Some`), over the environment and the tuner, or hands the choice back
-/// to the tuner (`None`). Takes effect at once.
-pub fn configure_lanes(lanes: Option<usize>) -> Result<(), PoolError> {
-  if lanes.is_some_and(|n| !(1..=MAX_LANES).contains(&n)) {
-    return Err(PoolError::BadSize(lanes.unwrap_or_default()));
+  for (class, bound) in Class::ALL.into_iter().zip(config.max_queue) {
+    let Some(bound) = bound else { continue };
+    settings.max_queue[class.index()] = bound;
+    if let Some(pool) = pool {
+      pool.set_max_queue(class, bound);
+    }
   }
-  let mut settings = settings();
-  settings.lanes = lanes;
-  match lanes {
-    Some(n) => {
+  if let Some(on) = config.compare_first {
+    settings.compare_first = on;
+    if let Some(pool) = pool {
+      pool.set_compare_first(on);
+    }
+  }
+  match config.lanes {
+    Some(Some(n)) => {
+      settings.lanes = Some(n);
       settings.lanes_source = LanesSource::Configured;
-      if let Some(pool) = POOL.get() {
+      if let Some(pool) = pool {
         pool.set_lanes(n);
       }
     }
-    None => {
+    Some(None) => {
+      settings.lanes = None;
       settings.lanes_source = LanesSource::Provisional;
-      if let Some(pool) = POOL.get() {
+      if let Some(pool) = pool {
         tune(pool, &mut settings);
       }
     }
+    None => {}
   }
   Ok(())
-}
-
-/// Whether compares go before hashes (the default) or all jobs in order of arrival.
-pub fn configure_compare_first(on: bool) {
-  let mut settings = settings();
-  settings.compare_first = on;
-  if let Some(pool) = POOL.get() {
-    pool.set_compare_first(on);
-  }
 }
 
 /// The process-wide pool, started on first use. Its threads outlive any one JS environment: every

@@ -30,10 +30,7 @@ mod stats;
 mod tuning;
 mod worker;
 
-pub use global::{
-  configure, configure_compare_first, configure_lanes, configure_max_queue, global, global_stats,
-  LanesSource, MAX_THREADS,
-};
+pub use global::{configure, global, global_stats, Config, LanesSource, MAX_THREADS};
 pub use priority::Priority;
 pub use queue::{Class, Handle, Spec};
 pub use stats::{ClassStats, HistogramSnapshot, Stats, BUCKETS_MS};
