@@ -23,7 +23,7 @@ const { randomUUID } = require('node:crypto')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
-const { createBcrypt, localBackend } = require('../api.js')
+const { createBcrypt, localBackend, passwordBytes } = require('../api.js')
 const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
@@ -265,7 +265,7 @@ function connect(options = {}) {
     const now = Date.now()
     const startBy = schedule.timeoutMs < timeout ? now + schedule.timeoutMs : Infinity
     const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: now + timeout, startBy, schedule })
-    const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(data), setting } : undefined
+    const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(passwordBytes(data)), setting } : undefined
     const call = { id, op, cls: schedule.class ?? 1, key: schedule.key, startBy, added: false, answered: false }
     call.promise = new Promise((resolve, reject) => {
       Object.assign(call, { resolve, reject })
