@@ -87,10 +87,11 @@ test('hash, compare and a rewritten request on a Redis Cluster, through any node
 test('on a cluster, a prefix and name without a hash tag are refused at once', () => {
   const options = { redis: nodes[0].url, key: newKey(), cluster: true }
   for (const make of [connect, startWorker]) {
-    assert.throws(() => make({ ...options, prefix: 'bull' }), { code: 'ERR_OUT_OF_RANGE', message: /hash tag such as "\{bull\}"/ })
+    assert.throws(() => make({ ...options, prefix: 'bull' }), { code: 'ERR_OUT_OF_RANGE', message: /^prefix must be tagged, such as "\{bull\}", with cluster/ })
     // A tag that closes only in a key's own part, or an empty one (Redis hashes the whole key).
     assert.throws(() => make({ ...options, prefix: 'a{', name: 'b' }), { code: 'ERR_OUT_OF_RANGE' })
     assert.throws(() => make({ ...options, prefix: '{}' }), { code: 'ERR_OUT_OF_RANGE' })
     assert.throws(() => make({ ...options, cluster: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+    assert.throws(() => make({ ...options, redis: `${options.redis}/1` }), { code: 'ERR_INVALID_ARG_VALUE', message: /database 1/ })
   }
 })

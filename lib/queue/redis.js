@@ -108,8 +108,8 @@ function connections(IORedis, base, { cluster = false, prefix, defaultPrefix, na
     }
   }
   prefix ??= `{${defaultPrefix}}`
-  if (!tagged(prefix, name)) throw error('SettingRange', 'prefix', `a hash tag such as "{${defaultPrefix}}" (in prefix or name) with cluster`)
-  if (base.db !== 0) throw error('QueueUrl', 'a database number: a Redis Cluster has only database 0')
+  if (!tagged(prefix, name)) throw error('SettingRange', 'prefix', `tagged, such as "{${defaultPrefix}}", with cluster (or name must hold a {tag})`)
+  if (base.db !== 0) throw error('QueueUrl', `database ${base.db} (a Redis Cluster has only database 0)`)
   const { host, port, db, retryStrategy, ...node } = base
   const blocking = []
   const make = (own, redisOptions) =>
