@@ -10,11 +10,12 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { randomBytes } = require('node:crypto')
+const { createHash, randomBytes } = require('node:crypto')
 
 const binding = require('../binding.js')
 const local = require('..')
 const envelope = require('../lib/queue/envelope.js')
+const { compareLegacy } = require('../queue.js')
 const { redisForFile, queueTestFile, tier, until, waitingCount, waitingIds, completedEvents } = require('./redis-helpers.js')
 
 const FAST = 4
@@ -86,6 +87,11 @@ test('in Redis, every job and every result has one size: an attacker reading it 
     for (const hash of [stored, storedA]) {
       calls.push({ call: t.client.compare('right password', hash), check: (ok) => ok === true })
       calls.push({ call: t.client.compare('wrong password', hash), check: (ok) => ok === false })
+    }
+    // compareLegacy ships a legacy digest's hex (32 or 40 characters) as the password: the same size.
+    for (const kind of ['md5', 'sha1']) {
+      const wrapped = `${kind}:${local.hashSync(createHash(kind).update('right password').digest('hex'), FAST)}`
+      calls.push({ call: compareLegacy(t.client, 'right password', wrapped), check: (r) => r.ok === true && r.upgrade === true })
     }
     // A failure comes back sealed too: a salt the worker's binding refuses.
     calls.push({ call: t.client.hash('pw', '$2b$04$not a salt at all......').then(() => 'resolved', (err) => err.code), check: (code) => code === 'ERR_INVALID_ARG_VALUE' })
