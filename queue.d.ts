@@ -30,8 +30,10 @@ export interface QueueSettings {
   key?: Uint8Array | string
   /** The BullMQ queue's name; default `'bcrypt-offload'`. */
   name?: string
-  /** The BullMQ key prefix; default `'bull'`. */
+  /** The BullMQ key prefix; default `'bull'`, or `'{bull}'` with `cluster` (there it needs a `{hash tag}`, in it or in `name`). */
   prefix?: string
+  /** `redis` names one node of a Redis Cluster, from which the others are found (database 0 only). Default `false`. */
+  cluster?: boolean
   /** TLS options merged into the connection's (a private CA, client certificates). */
   tls?: TlsOptions
 }

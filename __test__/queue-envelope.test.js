@@ -4,6 +4,7 @@
 // one recognition for the facade, the worker and the client), the refusal codes a worker leaves on a
 // job, and the sealed envelope (lib/queue/envelope.js).
 
+const { createHash } = require('node:crypto')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 
@@ -93,7 +94,11 @@ test('a sealed message opens to what was sealed, only for its job and direction'
   ]) {
     const sealed = envelope.sealRequest(key, 'q', 'job-1', request)
     const opened = envelope.openRequest(key, 'q', 'job-1', sealed)
-    assert.deepEqual({ ...opened, data: Buffer.from(opened.data) }, { ...request, data: Buffer.from(request.data) })
+    // The password opens as the 72 bytes bcrypt reads of it, the fair-share key as its digest
+    // (what they decide is __test__/queue-sizes.test.js's).
+    const digest = (k) => k === undefined ? undefined : createHash('sha256').update(k).digest('base64')
+    assert.equal(opened.data.length, binding.MAX_PASSWORD_BYTES)
+    assert.deepEqual({ ...opened, data: undefined }, { ...request, data: undefined, schedule: { ...request.schedule, key: digest(request.schedule.key) } })
     assert.equal(envelope.openRequest(key, 'q', 'job-2', sealed), undefined)
     assert.equal(envelope.openRequest(key, 'other', 'job-1', sealed), undefined)
     assert.equal(envelope.openResult(key, 'q', 'job-1', sealed), undefined)
@@ -112,9 +117,10 @@ test("a sealed message's length says nothing of the password, the key, the opera
   const hash = '$2b$10$' + 'C'.repeat(53)
   const lengths = (messages) => new Set(messages.map((m) => Buffer.from(m, 'base64').length))
   const requests = []
-  for (const [op, setting] of [['hash', hash.slice(0, 29)], ['compare', hash], ['compareUnknown', '10']]) {
-    for (const data of ['', 'a', 'x'.repeat(72), Buffer.alloc(72, 0xff), 'ü'.repeat(36)]) {
-      for (const schedule of [{}, { class: 0, key: '203.0.113.7' }, { class: 2, key: `${'a'.repeat(254)}|2001:db8::1` }]) {
+  const salts = [hash.slice(0, 29), hash, `${hash}${'x'.repeat(1000)}`, 'not a salt']
+  for (const [op, setting] of [...salts.map((salt) => ['hash', salt]), ['compare', hash], ['compare', `$2$10$${'C'.repeat(53)}`], ['compareUnknown', '10']]) {
+    for (const data of ['', 'a', 'x'.repeat(72), Buffer.alloc(72, 0xff), 'ü'.repeat(36), 'y'.repeat(73), Buffer.alloc(255), 'z'.repeat(100_000)]) {
+      for (const schedule of [{}, { class: 0, key: '203.0.113.7' }, { class: 2, key: `${'a'.repeat(254)}|2001:db8::1` }, { key: '\u{1F600}'.repeat(512) }]) {
         requests.push(envelope.sealRequest(key, 'q', 'job', { op, setting, data, deadline: 1e12, startBy: 1e12, schedule }))
       }
     }
@@ -126,7 +132,11 @@ test("a sealed message's length says nothing of the password, the key, the opera
     { value: hash },
     { expired: true },
     { error: { kind: 'Deadline', facts: { waitMs: null } } },
+    { error: { kind: 'Deadline', facts: { waitMs: 1234567.890123456 } } },
     { error: { kind: 'QueueFull', facts: { maxQueue: 4294967295, priority: 'normal' } } },
+    { error: { kind: 'InvalidSalt', facts: {} } },
+    { error: { kind: 'Internal', facts: {} } },
+    { error: { kind: 'PoolStarted', facts: { running: 256 } } },
   ].map((r) => envelope.sealResult(key, 'q', 'job', r))
   assert.equal(lengths(results).size, 1)
 })

@@ -37,8 +37,21 @@ const MAX_KEY_LENGTH = 1024
 // and objects that merely inherit Uint8Array.prototype, which the addon cannot read. Its length is
 // read through the intrinsic getter, which a caller cannot redefine.
 const isData = (data) => typeof data === 'string' || types.isUint8Array(data)
-const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get
+const intrinsic = (name) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), name).get
+const [typedBuffer, typedByteOffset, typedByteLength] = ['buffer', 'byteOffset', 'byteLength'].map(intrinsic)
 const byteLength = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : typedByteLength.call(data))
+
+/**
+ * The bytes the binding reads of a password `isData` admits: a string's UTF-8 (a new Buffer, which
+ * the caller zeroes), or a plain view of a Uint8Array's own memory, found through the intrinsic
+ * getters as the addon finds it (never the array's own `length`, `buffer` or `byteOffset`, which a
+ * caller can redefine; a detached one has none). For a backend that must copy or send a password.
+ */
+function passwordBytes(data) {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8')
+  const length = typedByteLength.call(data)
+  return length === 0 ? new Uint8Array(0) : new Uint8Array(typedBuffer.call(data), typedByteOffset.call(data), length)
+}
 
 // Callback-style calls are settled on the next tick, as bcrypt's native callbacks arrive, so that a
 // throwing callback surfaces as an uncaught exception rather than a swallowed rejection.
@@ -531,4 +544,4 @@ function createBcrypt(binding, backend = localBackend(binding)) {
   return bcrypt
 }
 
-module.exports = { createBcrypt, localBackend, API_VERSION }
+module.exports = { createBcrypt, localBackend, passwordBytes, API_VERSION }

@@ -22,5 +22,7 @@ async function sample(): Promise<void> {
   const computed: number = worker.stats().hash + worker.stats().pool.completed
   void computed
   await worker.close({ graceMs: 1000 })
+  const onCluster = queue.connect({ redis: 'redis://node-1:6379', cluster: true, prefix: '{bcrypt}' })
+  await onCluster.close()
 }
 void sample

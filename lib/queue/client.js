@@ -23,11 +23,11 @@ const { randomUUID } = require('node:crypto')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
-const { createBcrypt, localBackend } = require('../api.js')
+const { createBcrypt, localBackend, passwordBytes } = require('../api.js')
 const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
-const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require('./redis.js')
+const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
 
 const DEFAULTS = {
   name: 'bcrypt-offload',
@@ -84,7 +84,7 @@ function connect(options = {}) {
   if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
   const settings = { ...DEFAULTS }
   for (const [name, value] of Object.entries(options)) if (value !== undefined) settings[name] = value
-  const { name, prefix, timeout, commandTimeout, maxWaiting, fallback, compareFirst } = settings
+  const { name, timeout, commandTimeout, maxWaiting, fallback, compareFirst } = settings
   if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('SettingRange', 'name', 'a non-empty string without ":"')
   if (!(Number.isFinite(timeout) && timeout > 0)) throw error('SettingRange', 'timeout', 'a positive number of milliseconds')
   if (!(Number.isFinite(commandTimeout) && commandTimeout > 0)) {
@@ -103,12 +103,15 @@ function connect(options = {}) {
   let closed = false
   // Every connection of this client (BullMQ duplicates some) stops reconnecting once it is closed.
   const redis = { ...url, retryStrategy: (times) => (closed ? null : url.retryStrategy(times)) }
+  // A single Redis, or a Redis Cluster (`cluster`), and the queue's prefix for it.
+  const link = connections(IORedis, redis, { cluster: options.cluster, prefix: options.prefix, defaultPrefix: DEFAULTS.prefix, name, commandTimeout })
+  const { prefix } = link
 
   const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, expired: 0, local: 0 }
 
   // --- Redis: the producing connection, its health, and the one event reader ---
 
-  const producer = new IORedis(producerOptions(redis, commandTimeout))
+  const producer = link.producer()
   const queue = new bullmq.Queue(name, { connection: producer, prefix })
   let events // QueueEvents, started on the first connection
   let up = false // the producer answers and the event reader has its starting point
@@ -148,7 +151,7 @@ function connect(options = {}) {
   // is added: a reader started from "$" would miss what arrives before its first XREAD.
   async function startEvents() {
     const [last] = await producer.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1)
-    events = new bullmq.QueueEvents(name, { connection: blockingOptions(redis), prefix, lastEventId: last?.[0] ?? '0-0' })
+    events = new bullmq.QueueEvents(name, { connection: link.blocking(), prefix, lastEventId: last?.[0] ?? '0-0' })
     events.on('error', () => {})
     events.on('completed', ({ jobId, returnvalue }) => onResult(jobId, returnvalue))
     events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason))
@@ -265,7 +268,7 @@ function connect(options = {}) {
     const now = Date.now()
     const startBy = schedule.timeoutMs < timeout ? now + schedule.timeoutMs : Infinity
     const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: now + timeout, startBy, schedule })
-    const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(data), setting } : undefined
+    const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(passwordBytes(data)), setting } : undefined
     const call = { id, op, cls: schedule.class ?? 1, key: schedule.key, startBy, added: false, answered: false }
     call.promise = new Promise((resolve, reject) => {
       Object.assign(call, { resolve, reject })
@@ -350,6 +353,7 @@ function connect(options = {}) {
       await Promise.race([graceful.catch(() => {}), sleep(commandTimeout, undefined, { ref: false })])
       events?.disconnect().catch(() => {})
       producer.disconnect()
+      link.close()
     })()
     return closing
   }

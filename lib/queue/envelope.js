@@ -13,15 +13,18 @@
 //   'result'). A result opens only for the job it was made for, so a result copied from another job
 //   fails; a request cannot be passed off as a result, nor a job moved to another queue.
 // - A sealed message is one base64 string: version (1 byte), IV (12), ciphertext, tag (16).
-// - Its length says nothing of what it holds: every plaintext is padded to a whole number of blocks
-//   (below), so that neither a password's length, a fair-share key's, whether a compare is for an
-//   unknown user, nor compare's answer (`true` and `false` differ by a byte) shows.
+// - Its length says nothing of what it holds: every request is one fixed size, and so is every
+//   result (below), so that neither a password's length, a fair-share key's, a salt's, whether a
+//   compare is for an unknown user, nor compare's answer (`true` and `false` differ by a byte) shows.
 //
 // What stays in the clear: the job's name (`hash` or `compare`), its BullMQ priority (the call's
 // class and operation, lib/queue/client.js), its id, its timestamps, and the key's id (a keyed
 // digest of it, so that a worker given another key says so rather than "tampered").
 
-const { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } = require('node:crypto')
+const { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } = require('node:crypto')
+
+const { MAX_PASSWORD_BYTES } = require('../../binding.js')
+const { passwordBytes } = require('../api.js')
 
 const FORMAT = 2
 const KEY_BYTES = 32
@@ -72,21 +75,61 @@ function open(key, queue, jobId, direction, sealed) {
   }
 }
 
-// Plaintexts are padded to a whole number of blocks. A request's block holds the header, a
-// stored hash, a 72-byte password and a fair-share key of 350 bytes (an address, an account name,
-// both); a result's holds a hash or a failure with its facts. Longer ones take more blocks.
-const REQUEST_BLOCK = 512
+// Plaintexts are padded to a whole number of blocks, and every request and every result fits one.
+// A request carries only what decides its answer, each part of bounded size (see `sealRequest`):
+// the header (30 bytes), a setting of at most 60 (a stored hash), a fair-share key's digest (44)
+// and the 72 bytes bcrypt reads of the password: 206. A result is a hash (73 bytes of JSON), a
+// boolean, `expired`, or a failure with its facts (under 100). The one result that can be longer is
+// a worker's own misconfiguration (`BadEnv` quotes the variable's value, `PoolSpawn` the OS's
+// reason), the same for every job that worker takes: it takes more blocks and says nothing of a
+// call.
+const REQUEST_BLOCK = 256
 const RESULT_BLOCK = 128
 const blocks = (bytes, block) => Math.max(1, Math.ceil(bytes / block)) * block
 
-// The two messages. A request carries the operation (a Backend's call, lib/api.js), the password as
-// bytes (a string as its UTF-8), the setting: the salt (hash), the stored hash (compare) or the cost
-// (compareUnknown); how the worker's pool schedules it: the class (0 high, 1 normal, 2 low) and the
-// fair-share key; and two times (ms since the epoch): the tier's deadline, after which the caller
-// has given up and a worker drops the job even mid-hash, and the call's own start-by deadline (the
-// facade's `timeout` or `deadline` option, when earlier; Infinity when none), after which a job not
-// yet started is dropped uncomputed. The job's name says the operation too, but names are not
-// sealed: a worker goes by the sealed one.
+// What a request carries of its password: the 72 bytes bcrypt's key schedule reads of it, exactly
+// as src/format.rs's `key_words` reads them (OpenBSD's bcrypt.c): the password and a NUL, cycled,
+// capped at 72 bytes for `$2b$`/`$2y$`; for `$2a$` the key length (+1 for the NUL) taken modulo 256
+// (the pre-2014 wraparound the `bcrypt` package keeps), for `$2$` the length modulo 256 and no NUL.
+// As a password of its own those 72 bytes give the same key under every minor (72 bytes and no
+// cycling: the NUL after them falls past the 72 read), so the worker computes exactly what the
+// caller's pool would, from a fixed number of bytes: no length shows, and no byte past the 72 read
+// (or the whole of a megabyte password) ever leaves the caller. `__test__/queue-sizes.test.js`
+// holds this to the binding's own hashes for every minor across lengths 0 to 600.
+function keyBytes(minor, password) {
+  const length = password.length
+  const cycle = minor === 'a' ? (length + 1) % 256 : minor === '' ? length % 256 : Math.min(length, MAX_PASSWORD_BYTES) + 1
+  const out = Buffer.alloc(MAX_PASSWORD_BYTES)
+  for (let i = 0, j = 0; i < MAX_PASSWORD_BYTES; i++, j++) {
+    if (j >= cycle) j = 0
+    out[i] = j < length ? password[j] : 0
+  }
+  return out
+}
+
+// The minor of a setting as the binding parses it (`$2a$`, `$2$`, otherwise `$2b$`/`$2y$`, which
+// read a password alike, or compareUnknown's cost: a new `$2b$` salt). For a setting the binding
+// refuses, the password decides nothing.
+const minorOf = (setting) => (setting.startsWith('$2a$') ? 'a' : setting.startsWith('$2$') ? '' : 'b')
+
+// Of a salt string bcrypt reads `$2x$NN$` and 22 characters (28 for `$2$`) and ignores the rest
+// (the hash part, when a whole hash is given as the salt): the first 29 characters decide the hash,
+// or that it is refused, exactly as the whole string would (past a non-ASCII character among them
+// the binding refuses both).
+const SALT_CHARS_READ = 29
+
+// A fair-share key (up to 1024 characters, lib/api.js) travels as its SHA-256, base64: the worker's
+// pool only tells keys apart, and a digest has one length.
+const keyDigest = (key) => createHash('sha256').update(key, 'utf8').digest('base64')
+
+// The two messages. A request carries the operation (a Backend's call, lib/api.js), the password's
+// 72 key bytes (`keyBytes`), the setting: the salt (hash; the 29 characters read), the stored hash
+// (compare) or the cost (compareUnknown); how the worker's pool schedules it: the class (0 high, 1
+// normal, 2 low) and the fair-share key's digest; and two times (ms since the epoch): the tier's
+// deadline, after which the caller has given up and a worker drops the job even mid-hash, and the
+// call's own start-by deadline (the facade's `timeout` or `deadline` option, when earlier; Infinity
+// when none), after which a job not yet started is dropped uncomputed. The job's name says the
+// operation too, but names are not sealed: a worker goes by the sealed one.
 // Layout: deadline (8 bytes, float64 BE), start-by (8, float64 BE), operation (1), class (1),
 // setting length (4), key length (4, NO_KEY when there is none), password length (4), setting
 // (UTF-8), key (UTF-8), password bytes, zeros to the end of the last block.
@@ -96,23 +139,29 @@ const CLASSES = 3
 const HEADER = 30
 const NO_KEY = 0xffffffff
 
+/**
+ * `data` is a password as the facade admits it (a string or a Uint8Array), read through
+ * `passwordBytes`, as the binding reads it; what is sealed of it is its 72 key bytes (`keyBytes`).
+ */
 function sealRequest(key, queue, jobId, { op, setting, data, deadline, startBy = Infinity, schedule = {} }) {
-  const settingBytes = Buffer.from(setting, 'utf8')
-  const keyBytes = Buffer.from(schedule.key ?? '', 'utf8')
-  const password = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-  const length = HEADER + settingBytes.length + keyBytes.length + password.length
+  const settingBytes = Buffer.from(op === 'hash' ? setting.slice(0, SALT_CHARS_READ) : setting, 'utf8')
+  const scheduleKey = Buffer.from(schedule.key === undefined ? '' : keyDigest(schedule.key), 'utf8')
+  const bytes = passwordBytes(data)
+  const password = keyBytes(minorOf(setting), bytes)
+  if (typeof data === 'string') bytes.fill(0)
+  const length = HEADER + settingBytes.length + scheduleKey.length + password.length
   const plaintext = Buffer.alloc(blocks(length, REQUEST_BLOCK))
   plaintext.writeDoubleBE(deadline, 0)
   plaintext.writeDoubleBE(startBy, 8)
   plaintext.writeUInt8(OPS.indexOf(op), 16)
   plaintext.writeUInt8(schedule.class ?? 1, 17)
   plaintext.writeUInt32BE(settingBytes.length, 18)
-  plaintext.writeUInt32BE(schedule.key === undefined ? NO_KEY : keyBytes.length, 22)
+  plaintext.writeUInt32BE(schedule.key === undefined ? NO_KEY : scheduleKey.length, 22)
   plaintext.writeUInt32BE(password.length, 26)
   settingBytes.copy(plaintext, HEADER)
-  keyBytes.copy(plaintext, HEADER + settingBytes.length)
-  plaintext.set(password, HEADER + settingBytes.length + keyBytes.length)
-  if (password !== data) password.fill(0)
+  scheduleKey.copy(plaintext, HEADER + settingBytes.length)
+  password.copy(plaintext, HEADER + settingBytes.length + scheduleKey.length)
+  password.fill(0)
   return seal(key, queue, jobId, REQUEST, plaintext)
 }
 

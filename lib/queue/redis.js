@@ -73,4 +73,61 @@ const producerOptions = (base, commandTimeout) => ({
 /** A blocking connection's options (BullMQ requires maxRetriesPerRequest null there). */
 const blockingOptions = (base) => ({ ...base, maxRetriesPerRequest: null })
 
-module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions }
+// Redis Cluster. BullMQ's scripts take several of a queue's keys at once, which a cluster serves
+// only when they hash to one slot (CROSSSLOT otherwise; bullmq issues #906, #1232): so the queue's
+// keys, `<prefix>:<name>:…`, must carry a hash tag, a `{…}` Redis hashes instead of the whole key,
+// within `<prefix>:<name>` (the part every key of the queue shares). Under `cluster` the default
+// prefix is the usual one as a tag (`{bull}`); a prefix and name without a tag are refused rather
+// than left to fail every call.
+
+// Whether every key that starts `<prefix>:<name>:` hashes by the same non-empty tag (Redis's rule:
+// the first `{`, then the first `}` after it).
+function tagged(prefix, name) {
+  const shared = `${prefix}:${name}`
+  const open = shared.indexOf('{')
+  const close = shared.indexOf('}', open + 1)
+  return open >= 0 && close > open + 1
+}
+
+/**
+ * The connections of one client or worker on `base` (optionsFromUrl's options). `producer()` is the
+ * caller's producing connection (producerOptions); `blocking()` what a QueueEvents or a Worker takes
+ * (blockingOptions: BullMQ makes and closes that connection). With `cluster` true the URL names one
+ * node of a Redis Cluster, from which ioredis finds the others (AUTH and TLS alike on every node);
+ * both are then ioredis Clusters, which BullMQ does not close: `close()` drops the blocking ones.
+ * `prefix` is the one given (undefined for `defaultPrefix`); the queue's is returned with them.
+ */
+function connections(IORedis, base, { cluster = false, prefix, defaultPrefix, name, commandTimeout }) {
+  if (typeof cluster !== 'boolean') throw error('SettingType', 'cluster', 'a boolean')
+  if (!cluster) {
+    return {
+      prefix: prefix ?? defaultPrefix,
+      producer: () => new IORedis(producerOptions(base, commandTimeout)),
+      blocking: () => blockingOptions(base),
+      close() {},
+    }
+  }
+  prefix ??= `{${defaultPrefix}}`
+  if (!tagged(prefix, name)) throw error('SettingRange', 'prefix', `tagged, such as "{${defaultPrefix}}", with cluster (or name must hold a {tag})`)
+  if (base.db !== 0) throw error('QueueUrl', `database ${base.db} (a Redis Cluster has only database 0)`)
+  const { host, port, db, retryStrategy, ...node } = base
+  const blocking = []
+  const make = (own, redisOptions) =>
+    new IORedis.Cluster([{ host, port }], { clusterRetryStrategy: retryStrategy, ...own, redisOptions: { ...node, ...redisOptions } })
+  const { enableOfflineQueue, ...producerNode } = producerOptions({}, commandTimeout)
+  return {
+    prefix,
+    // The offline queue is the Cluster's own; the rest applies to each node's connection.
+    producer: () => make({ enableOfflineQueue }, producerNode),
+    blocking: () => {
+      const connection = make({}, blockingOptions({}))
+      blocking.push(connection)
+      return connection
+    },
+    close() {
+      for (const connection of blocking.splice(0)) connection.disconnect()
+    },
+  }
+}
+
+module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions, connections }

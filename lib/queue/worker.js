@@ -25,7 +25,7 @@ const { localBackend } = require('../api.js')
 const { toWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
-const { loadPeers, optionsFromUrl, blockingOptions } = require('./redis.js')
+const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
 const { DEFAULTS } = require('./client.js')
 
 const LOCK_MS = 2000
@@ -42,15 +42,17 @@ const MAX_STALLED = 3
 function startWorker(options = {}) {
   if (options === null || typeof options !== 'object') throw error('SettingType', 'options', 'an object')
   const name = options.name ?? DEFAULTS.name
-  const prefix = options.prefix ?? DEFAULTS.prefix
   const key = envelope.keyFrom(options.key)
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
   const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options)
-  const { bullmq } = loadPeers()
+  const { bullmq, IORedis } = loadPeers()
   let closing
   // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
   const redis = { ...url, retryStrategy: (times) => (closing ? null : url.retryStrategy(times)) }
+  // A single Redis, or a Redis Cluster (`cluster`), and the queue's prefix for it.
+  const link = connections(IORedis, redis, { cluster: options.cluster, prefix: options.prefix, defaultPrefix: DEFAULTS.prefix, name })
+  const { prefix } = link
   if (options.threads !== undefined) bcrypt.configure({ threads: options.threads })
   // Every lane busy: threads × lanes per thread. The pool measures its lanes once it starts (tens of
   // milliseconds); until then this is its provisional count, and the worker follows the measured
@@ -128,7 +130,7 @@ function startWorker(options = {}) {
   }
 
   const worker = new bullmq.Worker(name, processJob, {
-    connection: blockingOptions(redis),
+    connection: link.blocking(),
     prefix,
     concurrency,
     lockDuration: options.lockDuration ?? LOCK_MS,
@@ -170,7 +172,7 @@ function startWorker(options = {}) {
         // timer would keep the process alive (bullmq 6.7; harmless where the field is absent).
         await within(Promise.resolve(worker.lockManager?.close?.()), 1000)
       }
-    })()
+    })().finally(() => link.close())
     return closing
   }
 
