@@ -27,6 +27,7 @@ const { createBcrypt, localBackend } = require('../api.js')
 const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
+const keycheck = require('./keycheck.js')
 const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require('./redis.js')
 
 const DEFAULTS = {
@@ -130,6 +131,9 @@ function connect(options = {}) {
     wake(error('QueueUnavailable', down))
   })
   producer.on('ready', async () => {
+    // The record that tells workers this key is in use (keycheck.js); a worker without it that
+    // meets jobs of another key stops, so it is written on every connection, at no cost to calls.
+    keycheck.announce(producer, queue, key, keyId).catch(() => {})
     try {
       if (!events) await startEvents()
       up = true
@@ -381,4 +385,4 @@ function connect(options = {}) {
   return client
 }
 
-module.exports = { connect, DEFAULTS }
+module.exports = { connect, DEFAULTS, priorityOf }
