@@ -119,8 +119,9 @@ function startWorker(options = {}) {
       reportError(error('QueueWorkerKey', keyId))
       ;(async () => {
         while (!closing && !(await proveKey())) await sleep(KEY_RECHECK_MS, undefined, { ref: false })
+        if (closing) return
         keyRefused = false
-        if (!closing) worker.resume()
+        worker.resume()
       })()
     }
     await job.moveToWait(token)
