@@ -15,7 +15,7 @@ const os = require('node:os')
 const path = require('node:path')
 
 const local = require('..')
-const { startRedis, queueTestFile, until, secret, queueName, CLI } = require('./redis-helpers.js')
+const { startRedis, queueTestFile, until, secret, queueName, settle, CLI } = require('./redis-helpers.js')
 const { connect, newKey } = require('../queue.js')
 
 queueTestFile()
@@ -167,4 +167,46 @@ test('worker --metrics-host that is no address, or a port in use: a clean messag
   assert.match(stderr, new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1:${holder.address().port}: EADDRINUSE`))
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
   assert.doesNotMatch(stdout, /jobs at once/, 'it never started taking jobs')
+})
+
+test("worker --metrics-port: /metrics has the queue's depth by priority, its oldest job's age and the key gauge", { timeout: 60_000 }, async (t) => {
+  const server = await startRedis()
+  t.after(() => server.destroy())
+  const key = newKey()
+  const name = queueName()
+  const client = connect({ redis: server.url, key, name, timeout: 60_000 })
+  const child = run(['worker', '--name', name, '--metrics-port', '0', '--concurrency', '1'], {
+    BCRYPT_OFFLOAD_QUEUE_KEY: key,
+    BCRYPT_OFFLOAD_REDIS: server.url,
+    BCRYPT_OFFLOAD_THREADS: '1',
+  })
+  const controller = new AbortController()
+  t.after(async () => {
+    child.kill('SIGKILL')
+    controller.abort()
+    await client.close()
+  })
+  await until(() => /metrics on (http:\S+)/.test(child.stdoutText) || child.exitCode !== null)
+  const url = child.stdoutText.match(/metrics on (http:\S+)/)[1]
+  const scrape = async () => (await fetch(url)).text()
+  const series = (text, name) => Number(text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'))?.[1])
+  const idle = await scrape()
+  for (const priority of ['high', 'normal', 'low']) assert.equal(series(idle, `bcrypt_queue_waiting{priority="${priority}"}`), 0)
+  assert.equal(series(idle, 'bcrypt_queue_oldest_waiting_seconds'), 0)
+  assert.equal(series(idle, 'bcrypt_queue_worker_key_refused'), 0)
+  // The worker's one lane held by a long hash (cost 18: seconds), then calls that wait behind it.
+  const { signal } = controller
+  settle(client.hash('blocker', 18, { signal }))
+  await until(async () => (await server.command('LLEN', `bull:${name}:active`)) === 1)
+  const before = Date.now()
+  for (const priority of ['high', 'high', 'normal', 'low']) settle(client.hash(priority, FAST, { priority, signal }))
+  await until(() => client.stats().added === 5)
+  const busy = await scrape()
+  const upper = (Date.now() - before) / 1000
+  assert.deepEqual(
+    ['high', 'normal', 'low'].map((priority) => series(busy, `bcrypt_queue_waiting{priority="${priority}"}`)),
+    [2, 1, 1],
+  )
+  const oldest = series(busy, 'bcrypt_queue_oldest_waiting_seconds')
+  assert.ok(oldest >= 0 && oldest <= upper, `${oldest} s: between 0 and ${upper} s, the time since the first waiting call`)
 })
