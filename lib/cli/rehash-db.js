@@ -12,8 +12,12 @@
 
 const { legacyKind, wrap } = require('../legacy.js')
 
+// Table and column names are spliced into SQL, so only plain identifiers are taken.
+const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+const notPlain = (identifier) => `not a plain SQL identifier: ${JSON.stringify(identifier)}`
+
 const quote = (identifier) => {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new RangeError(`not a plain SQL identifier: ${JSON.stringify(identifier)}`)
+  if (!PLAIN_IDENTIFIER.test(identifier)) throw new RangeError(notPlain(identifier))
   return `"${identifier}"`
 }
 
@@ -123,17 +127,17 @@ async function cli(args, { parse, int, fail, redisOptions, redisUrl }) {
   let bcrypt
   try {
     for (const identifier of [o.table, o['id-column'], o['hash-column']]) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) fail(`not a plain SQL identifier: ${JSON.stringify(identifier)}`)
+      if (!PLAIN_IDENTIFIER.test(identifier)) fail(notPlain(identifier))
     }
     const problem = idColumnProblem(db, o.table, o['id-column'])
     if (problem) fail(problem)
     // WAL for the run, so that logins read the table while batches are written; the journal mode
-    // the database had is put back at the end (a run killed midway leaves WAL, which a rerun
-    // restores).
+    // the database had is put back at the end. A run killed midway leaves WAL, and the next run,
+    // finding WAL, cannot know it was not the database's own: the message says how to put it back.
     journal = db.pragma('journal_mode', { simple: true })
     if (journal !== 'wal') {
       db.pragma('journal_mode = WAL')
-      console.log(`rehash-db: journal mode WAL for the run (it was ${journal}; put back at the end)`)
+      console.log(`rehash-db: journal mode WAL for the run (it was ${journal}; put back at the end, or if this run is killed with PRAGMA journal_mode = ${journal.toUpperCase()})`)
     }
     bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis, name: o.name, timeout: 60_000 })
     const bar = progressBar()
