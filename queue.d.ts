@@ -111,14 +111,21 @@ export interface WorkerOptions extends QueueSettings {
   lockDuration?: number
   /** How often stalled jobs (their locks lapsed) are put back on the queue (ms); default 1,000. */
   stalledInterval?: number
-  /** Called with each connection error (Redis down), and if the pool cannot start. */
-  onError?: (err: Error) => void
+  /**
+   * Called with each connection error (Redis down), if the pool cannot start, and once when the
+   * worker's key is not the clients' (`code` `'ERR_BCRYPT_QUEUE_WORKER_KEY'`: it puts back the jobs it
+   * took and takes none until a client announces its key). A scrubbed copy: message, stack, `code`,
+   * and of a failed Redis command only its name (never its arguments, AUTH's password among them).
+   */
+  onError?: (err: Error & { code?: string; command?: { name: string } }) => void
 }
 
 export interface WorkerStats {
   name: string
   concurrency: number
   running: boolean
+  /** The jobs name another key and no client has announced this worker's: it takes no jobs. */
+  keyRefused: boolean
   lastError: string | undefined
   /** Jobs computed, by operation (`compare` counts `compareUnknown`'s too). */
   hash: number
@@ -130,13 +137,25 @@ export interface WorkerStats {
   /** Answered with an error (a malformed salt, say). */
   failed: number
   cancelled: number
+  /** Put back for other workers while `keyRefused`. */
+  returned: number
   pool: import('./index').PoolStats
+}
+
+/** Jobs waiting in Redis for any worker, by class, and the oldest one's age (0 when none waits). */
+export interface QueueWaiting {
+  high: number
+  normal: number
+  low: number
+  oldestSeconds: number
 }
 
 export interface QueueWorker {
   /** The BullMQ `Worker`. */
   worker: unknown
   stats(): WorkerStats
+  /** The queue's depth, read from Redis (for autoscaling); `undefined` if Redis does not answer within 1 s. */
+  waiting(): Promise<QueueWaiting | undefined>
   /** Stops taking jobs and lets those in hand finish (up to `graceMs`, default 10,000). */
   close(options?: { graceMs?: number }): Promise<void>
   ready(): Promise<void>

@@ -42,8 +42,8 @@ test('no password or hash rests in Redis, its AOF, RDB, event stream or slowlog'
   } finally {
     await close()
   }
-  // Calls that end other ways: timed out with no worker, and refused by a worker with another key
-  // (a failed job).
+  // Calls that end other ways: timed out with no worker, and a caller with another key refused by
+  // a worker whose key the earlier callers announced (a failed job).
   const late = await tier(server, { workers: 0, name, key, timeout: 200 })
   try {
     const err = await late.client.hash(needles[needles.push(secret('timed-out-password')) - 1], FAST).catch((e) => e)
@@ -51,8 +51,8 @@ test('no password or hash rests in Redis, its AOF, RDB, event stream or slowlog'
   } finally {
     await late.close()
   }
-  const stranger = await tier(server, { workers: 0, name, key })
-  const outsider = startWorker({ redis: server.url, key: newKey(), name })
+  const stranger = await tier(server, { workers: 0, name, key: newKey() })
+  const outsider = startWorker({ redis: server.url, key, name })
   try {
     await outsider.ready()
     const err = await stranger.client.hash(needles[needles.push(secret('refused-password')) - 1], FAST).catch((e) => e)

@@ -101,10 +101,43 @@ function registerCounter(registry, name, help, values) {
   })
 }
 
-/** A queue worker's metrics (lib/queue/worker.js): its jobs by outcome, and its pool's. */
+/**
+ * A queue worker's metrics (lib/queue/worker.js): its jobs by outcome, its pool's, and the queue's
+ * depth, read from Redis at scrape time (`handle.waiting()`), for autoscaling the workers on it.
+ */
 function registerWorkerMetrics(client, registry, handle) {
   registerPoolMetrics(client, registry, () => handle.stats().pool)
-  const OUTCOMES = ['hash', 'compare', 'expired', 'rejected', 'failed', 'cancelled']
+  // One read of Redis serves both gauges of a scrape (prom-client collects them one after the other).
+  let reading
+  const waiting = () => (reading ??= handle.waiting().finally(() => setImmediate(() => (reading = undefined))))
+  new client.Gauge({
+    name: 'bcrypt_queue_waiting',
+    help: 'Jobs waiting in Redis for a worker, by priority (the whole queue, every worker sees the same).',
+    labelNames: ['priority'],
+    registers: [registry],
+    async collect() {
+      this.reset()
+      const w = await waiting()
+      if (w) for (const priority of ['high', 'normal', 'low']) this.set({ priority }, w[priority])
+    },
+  })
+  new client.Gauge({
+    name: 'bcrypt_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting in Redis for a worker (0: none waits; NaN: Redis did not answer).',
+    registers: [registry],
+    async collect() {
+      this.set((await waiting())?.oldestSeconds ?? NaN)
+    },
+  })
+  new client.Gauge({
+    name: 'bcrypt_queue_worker_key_refused',
+    help: "1 while this worker's key is not the clients' (it takes no jobs), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(handle.stats().keyRefused ? 1 : 0)
+    },
+  })
+  const OUTCOMES = ['hash', 'compare', 'expired', 'rejected', 'failed', 'cancelled', 'returned']
   registerCounter(registry, 'bcrypt_queue_worker_jobs_total', 'Jobs this worker finished, by outcome.', () => {
     const s = handle.stats()
     return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))

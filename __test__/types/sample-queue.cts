@@ -19,8 +19,11 @@ async function sample(): Promise<void> {
   void pending
   await client.close()
   const worker = queue.startWorker({ redis: 'rediss://cache:6380', tls: { ca: 'PEM' }, threads: 2, lockDuration: 5000, stalledInterval: 2000 })
-  const computed: number = worker.stats().hash + worker.stats().pool.completed
-  void computed
+  const computed: number = worker.stats().hash + worker.stats().pool.completed + worker.stats().returned
+  const refused: boolean = worker.stats().keyRefused
+  const depth = await worker.waiting()
+  const high: number | undefined = depth?.high
+  void [computed, refused, high]
   await worker.close({ graceMs: 1000 })
   const onCluster = queue.connect({ redis: 'redis://node-1:6379', cluster: true, prefix: '{bcrypt}' })
   await onCluster.close()

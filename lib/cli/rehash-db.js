@@ -12,14 +12,32 @@
 
 const { legacyKind, wrap } = require('../legacy.js')
 
+// Table and column names are spliced into SQL, so only plain identifiers are taken.
+const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+const notPlain = (identifier) => `not a plain SQL identifier: ${JSON.stringify(identifier)}`
+
 const quote = (identifier) => {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new RangeError(`not a plain SQL identifier: ${JSON.stringify(identifier)}`)
+  if (!PLAIN_IDENTIFIER.test(identifier)) throw new RangeError(notPlain(identifier))
   return `"${identifier}"`
 }
 
 // A legacy digest: 32 or 40 hex characters (SQLite's GLOB has no repetition, so the length and a
 // "no character outside hex" test).
 const legacyWhere = (col) => `length(${col}) IN (32, 40) AND ${col} NOT GLOB '*[^0-9A-Fa-f]*'`
+
+/**
+ * Why `idColumn` cannot order the run, or undefined: batches resume after the last id written, so
+ * a repeated id would leave the rows that share it with a batch's last one unconverted, and a NULL
+ * one is never reached. One scan of the table, before any row is touched.
+ */
+function idColumnProblem(db, table, idColumn) {
+  const id = quote(idColumn)
+  const { rows, ids, nulls } = db
+    .prepare(`SELECT count(*) AS rows, count(DISTINCT ${id}) AS ids, count(*) - count(${id}) AS nulls FROM ${quote(table)}`)
+    .get()
+  if (ids === rows) return undefined
+  return `--id-column ${idColumn} must be unique and never NULL (rehash-db resumes after the last id it wrote): ${table} has ${rows} rows, ${ids} distinct ids, ${nulls} NULL`
+}
 
 /** How many rows of `table` still hold a legacy digest. */
 const countLegacy = (db, table, hashColumn) => db.prepare(`SELECT count(*) AS n FROM ${quote(table)} WHERE ${legacyWhere(quote(hashColumn))}`).get().n
@@ -77,19 +95,27 @@ function progressBar(stream = process.stderr) {
   }
 }
 
-async function cli(args, { parse, int, fail }) {
+async function cli(args, { parse, int, fail, redisOptions, redisUrl }) {
   const o = parse(args, {
+    ...redisOptions,
     db: { type: 'string' },
     table: { type: 'string' },
     'id-column': { type: 'string', default: 'id' },
     'hash-column': { type: 'string', default: 'password' },
     cost: { type: 'string', default: '10' },
     batch: { type: 'string', default: '64' },
-    redis: { type: 'string' },
     name: { type: 'string' },
     local: { type: 'boolean', default: false },
   })
   if (!o.db || !o.table) fail('rehash-db needs --db and --table')
+  const redis = redisUrl(o)
+  // The package clamps a cost out of range (as bcrypt does), which here would store what was not
+  // asked for (99 is 31: a day per hash): refused instead. The range is the binding's.
+  const { MIN_COST, MAX_COST } = require('../../binding.js')
+  const cost = int(o.cost, '--cost')
+  if (cost < MIN_COST || cost > MAX_COST) fail(`--cost must be from ${MIN_COST} to ${MAX_COST}, got ${cost}`)
+  const batch = int(o.batch, '--batch')
+  if (batch < 1) fail(`--batch must be at least 1, got ${batch}`)
   let Database
   try {
     Database = require('better-sqlite3')
@@ -97,19 +123,33 @@ async function cli(args, { parse, int, fail }) {
     fail('rehash-db needs better-sqlite3: npm install better-sqlite3')
   }
   const db = new Database(o.db, { fileMustExist: true })
-  db.pragma('journal_mode = WAL')
-  const bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis: o.redis, name: o.name, timeout: 60_000 })
-  const bar = progressBar()
+  let journal
+  let bcrypt
   try {
+    for (const identifier of [o.table, o['id-column'], o['hash-column']]) {
+      if (!PLAIN_IDENTIFIER.test(identifier)) fail(notPlain(identifier))
+    }
+    const problem = idColumnProblem(db, o.table, o['id-column'])
+    if (problem) fail(problem)
+    // WAL for the run, so that logins read the table while batches are written; the journal mode
+    // the database had is put back at the end. A run killed midway leaves WAL, and the next run,
+    // finding WAL, cannot know it was not the database's own: the message says how to put it back.
+    journal = db.pragma('journal_mode', { simple: true })
+    if (journal !== 'wal') {
+      db.pragma('journal_mode = WAL')
+      console.log(`rehash-db: journal mode WAL for the run (it was ${journal}; put back at the end, or if this run is killed with PRAGMA journal_mode = ${journal.toUpperCase()})`)
+    }
+    bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis, name: o.name, timeout: 60_000 })
+    const bar = progressBar()
     const pending = countLegacy(db, o.table, o['hash-column'])
-    console.log(`rehash-db: ${o.db} ${o.table}.${o['hash-column']}: ${pending} legacy digests to wrap in bcrypt (cost ${o.cost}), ${o.local ? 'on this machine' : 'through the queue tier'}`)
+    console.log(`rehash-db: ${o.db} ${o.table}.${o['hash-column']}: ${pending} legacy digests to wrap in bcrypt (cost ${cost}), ${o.local ? 'on this machine' : 'through the queue tier'}`)
     const result = await rehashTable({
       db,
       table: o.table,
       idColumn: o['id-column'],
       hashColumn: o['hash-column'],
-      cost: int(o.cost, '--cost'),
-      batch: Math.max(1, int(o.batch, '--batch')),
+      cost,
+      batch,
       bcrypt,
       onProgress: bar.update,
     })
@@ -117,8 +157,15 @@ async function cli(args, { parse, int, fail }) {
     const rate = result.done / (result.elapsedMs / 1000 || 1)
     console.log(`rehash-db: wrapped ${result.done} rows in ${(result.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(1)} rows/s)${result.skipped ? `; ${result.skipped} rows changed meanwhile and were left alone` : ''}`)
   } finally {
+    if (journal !== undefined && journal !== 'wal') {
+      try {
+        db.pragma(`journal_mode = ${journal}`)
+      } catch (err) {
+        console.error(`rehash-db: could not put the journal mode back to ${journal} (${err.message}); the database stays in WAL`)
+      }
+    }
     db.close()
-    if (!o.local) await bcrypt.close()
+    if (bcrypt && !o.local) await bcrypt.close()
   }
 }
 

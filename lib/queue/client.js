@@ -27,6 +27,7 @@ const { createBcrypt, localBackend, passwordBytes } = require('../api.js')
 const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
+const keycheck = require('./keycheck.js')
 const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
 
 const DEFAULTS = {
@@ -133,6 +134,9 @@ function connect(options = {}) {
     wake(error('QueueUnavailable', down))
   })
   producer.on('ready', async () => {
+    // The record that tells workers this key is in use (keycheck.js); a worker without it that
+    // meets jobs of another key stops, so it is written on every connection, at no cost to calls.
+    keycheck.announce(producer, queue, key, keyId).catch(() => {})
     try {
       if (!events) await startEvents()
       up = true
@@ -385,4 +389,4 @@ function connect(options = {}) {
   return client
 }
 
-module.exports = { connect, DEFAULTS }
+module.exports = { connect, DEFAULTS, priorityOf }

@@ -37,6 +37,13 @@ const ERRORS = {
   // A request a worker refused, by the refusal's name.
   QueueRefused: [Error, 'ERR_BCRYPT_QUEUE_TAMPERED', (refusal) => tampered(`the request (${REFUSED[refusal]})`)],
   QueueFailed: [Error, 'ERR_BCRYPT_QUEUE_FAILED', (reason) => `bcrypt-offload/queue: a worker failed the job: ${reason}`],
+  // A worker met jobs sealed under another key's id and no client has announced its own key.
+  QueueWorkerKey: [
+    Error,
+    'ERR_BCRYPT_QUEUE_WORKER_KEY',
+    (keyId) =>
+      `bcrypt-offload/queue: this worker's key (id ${keyId}) is not the clients': the jobs name another key, and no client has announced this one. It puts back the jobs it took and takes no more until a client with its key connects`,
+  ],
   QueueClosed: [Error, 'ERR_BCRYPT_QUEUE_CLOSED', () => 'bcrypt-offload/queue: the client is closed'],
 }
 

@@ -16,6 +16,10 @@
 //   call's own start-by deadline), so the pool orders the jobs in hand as the caller's would.
 // - `close()` (SIGTERM in the CLI) lets the jobs in hand finish; those it cannot finish in time go
 //   back to the queue when their locks lapse.
+// - A worker whose key is not the clients' puts back the jobs it took and stops taking jobs
+//   (keycheck.js says how it knows, and why forged jobs cannot make a right worker stop).
+// - Errors reach `onError` scrubbed: ioredis's carry the failed command's arguments, AUTH's
+//   password among them.
 
 const { setTimeout: sleep } = require('node:timers/promises')
 
@@ -25,14 +29,37 @@ const { localBackend } = require('../api.js')
 const { toWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
+const keycheck = require('./keycheck.js')
 const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
-const { DEFAULTS } = require('./client.js')
+const { DEFAULTS, priorityOf } = require('./client.js')
 
 const LOCK_MS = 2000
 const STALLED_CHECK_MS = 1000
 // A job is moved back to the queue this many times when its worker dies, then failed (so a job that
 // kills every worker it meets does not go round for ever).
 const MAX_STALLED = 3
+// While its key is refused, a worker looks for its key's record this often, and resumes once a
+// client has written it.
+const KEY_RECHECK_MS = 1000
+// A scrape's read of the waiting jobs gives up after this long (Redis hung): no sample rather than
+// a scrape that hangs.
+const WAITING_READ_MS = 1000
+
+// A copy of `err` fit for a log line or JSON: its class's name, message, stack and Node-style code
+// and errno fields, with each of `secrets` cut out, and of ioredis's `command` only the name (its
+// `args` hold AUTH's password). Nothing else is copied (no `cause`, no `previousErrors`).
+function scrub(err, secrets) {
+  const redact = (text) => secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), String(text))
+  const clean = new Error(redact(err?.message ?? err))
+  clean.stack = redact(err?.stack ?? clean.stack)
+  if (typeof err?.name === 'string' && err.name !== 'Error') clean.name = redact(err.name)
+  for (const field of ['code', 'errno', 'syscall', 'address', 'port']) {
+    const value = err?.[field]
+    if (typeof value === 'string' || typeof value === 'number') clean[field] = typeof value === 'string' ? redact(value) : value
+  }
+  if (typeof err?.command?.name === 'string') clean.command = { name: err.command.name }
+  return clean
+}
 
 /**
  * Starts a worker over this process's pool. Options: `redis` (URL), `key`, `name` and `prefix` (as
@@ -46,6 +73,7 @@ function startWorker(options = {}) {
   if (typeof key === 'string') throw error('QueueKey', key)
   const keyId = envelope.keyId(key)
   const url = optionsFromUrl(options.redis ?? process.env.BCRYPT_OFFLOAD_REDIS, options)
+  const secrets = [url.password, url.tls?.passphrase].filter((s) => typeof s === 'string' && s !== '')
   const { bullmq, IORedis } = loadPeers()
   let closing
   // The worker's connections (BullMQ makes several) stop reconnecting once it is closing.
@@ -60,12 +88,51 @@ function startWorker(options = {}) {
   const everyLane = () => bcrypt.stats().threads * bcrypt.stats().lanesPerThread
   let concurrency = options.concurrency ?? everyLane()
 
-  const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0 }
+  // `returned`: jobs put back for other workers while this one's key was refused.
+  const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0, returned: 0 }
   const pool = localBackend(binding)
   let lastError // the last connection error (or the pool's failure to start), for stats()
 
+  // This worker's key is the clients' once a job opened under it or a client's record checks
+  // (keycheck.js); until then a job naming another key's id may mean that this worker's key is the
+  // wrong one. `keyRefused`: it is, as far as this worker can tell, and it takes no jobs.
+  let keyProven = false
+  let keyRefused = false
+  // The worker's non-blocking connection (bullmq 6.7: the backend's raw client, a promise).
+  const commands = () => worker.getBackend().client
+
+  async function proveKey() {
+    try {
+      const stored = await (await commands()).get(keycheck.recordKey(worker, keyId))
+      keyProven ||= keycheck.matches(stored, key, name)
+    } catch {
+      // Redis unreachable: not proven, this time.
+    }
+    return keyProven
+  }
+
+  // Puts `job` back where it was waiting (its priority kept) for a worker with the clients' key,
+  // and stops this one taking more until its key's record appears.
+  async function putBack(job, token) {
+    counters.returned++
+    if (!keyRefused) {
+      keyRefused = true
+      worker.pause(true).catch(() => {})
+      reportError(error('QueueWorkerKey', keyId))
+      ;(async () => {
+        while (!closing && !(await proveKey())) await sleep(KEY_RECHECK_MS, undefined, { ref: false })
+        if (closing) return
+        keyRefused = false
+        worker.resume()
+      })()
+    }
+    await job.moveToWait(token)
+    throw new bullmq.WaitingError()
+  }
+
   async function processJob(job, token, signal) {
     if (job.data?.k !== keyId) {
+      if (!keyProven && !(await proveKey())) return putBack(job, token)
       counters.rejected++
       throw new Error(envelope.REFUSALS.otherKey)
     }
@@ -74,6 +141,7 @@ function startWorker(options = {}) {
       counters.rejected++
       throw new Error(envelope.REFUSALS.unauthenticated)
     }
+    keyProven = true
     const seal = (result) => envelope.sealResult(key, name, job.id, result)
     const now = Date.now()
     const left = request.deadline - now
@@ -140,8 +208,9 @@ function startWorker(options = {}) {
     removeOnFail: { count: 0 },
   })
   const reportError = (err) => {
-    lastError = err.message
-    options.onError?.(err)
+    const clean = scrub(err, secrets)
+    lastError = clean.message
+    options.onError?.(clean)
   }
   if (options.concurrency === undefined && bcrypt.stats().lanesSource === 'provisional') {
     // A cost-4 hash starts the pool, and with it the lane measurement. If the pool cannot start,
@@ -176,11 +245,46 @@ function startWorker(options = {}) {
     return closing
   }
 
+  /**
+   * Jobs waiting for a worker, by class (`{ high, normal, low }`), and `oldestSeconds`, the age of
+   * the oldest of them (0 when none waits): for autoscaling on queue depth. A fixed number of
+   * commands in two round trips, whatever the queue holds. The wait list counts as high: high calls
+   * wait there (BullMQ's priority 0), and so do jobs put back after their worker died.
+   */
+  async function waiting() {
+    const redis = await commands()
+    const { wait, prioritized } = worker.keys
+    const score = (priority) => priority * 2 ** 32 // BullMQ's prioritized score: priority × 2^32 + a counter
+    const classes = ['high', 'normal', 'low']
+    const first = (cls) => priorityOf(cls, 'compare', true)
+    const priorities = Array.from({ length: first(classes.length) - 1 }, (_, i) => i + 1)
+    // Sent together, answered in one round trip (one connection, in order).
+    const replies = await Promise.all([
+      redis.llen(wait),
+      ...classes.map((_, cls) => redis.zcount(prioritized, score(first(cls)), `(${score(first(cls + 1))}`)),
+      // The oldest job of each priority is its head (first in, first out), and the wait list's tail.
+      redis.lindex(wait, -1),
+      ...priorities.map((p) => redis.zrangebyscore(prioritized, score(p), `(${score(p + 1)}`, 'LIMIT', 0, 1)),
+    ])
+    const [inWait, ...rest] = replies
+    const byClass = Object.fromEntries(classes.map((c, i) => [c, rest[i] + (i === 0 ? inWait : 0)]))
+    const heads = [rest[classes.length], ...rest.slice(classes.length + 1).map((r) => r[0])].filter((id) => id != null)
+    const stamps = await Promise.all(heads.map((id) => redis.hget(worker.toKey(id), 'timestamp')))
+    const times = stamps.map(Number).filter((t) => Number.isFinite(t) && t > 0)
+    const oldestSeconds = times.length ? Math.max(0, Date.now() - Math.min(...times)) / 1000 : 0
+    return { ...byClass, oldestSeconds }
+  }
+
+  /** `waiting()`, or `undefined` when Redis does not answer within WAITING_READ_MS. */
+  const waitingNow = () =>
+    Promise.race([waiting().catch(() => undefined), sleep(WAITING_READ_MS, undefined, { ref: false })])
+
   /** This worker's counters, and the pool's own `stats()`. */
   const stats = () => ({
     name,
     concurrency,
     running: worker.isRunning(),
+    keyRefused,
     lastError,
     ...counters,
     pool: bcrypt.stats(),
@@ -189,6 +293,7 @@ function startWorker(options = {}) {
   return {
     worker,
     stats,
+    waiting: waitingNow,
     close,
     /** Resolves once the worker's connection is up. */
     ready: () => worker.waitUntilReady().then(() => undefined),
