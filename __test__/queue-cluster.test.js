@@ -12,7 +12,7 @@ const { spawnSync } = require('node:child_process')
 const net = require('node:net')
 
 const local = require('..')
-const { startRedis, queueTestFile, queueName, until, settle } = require('./redis-helpers.js')
+const { startRedis, queueTestFile, queueName, until, settle, spawnWorker } = require('./redis-helpers.js')
 const { connect, startWorker, newKey } = require('../queue.js')
 
 queueTestFile()
@@ -81,6 +81,22 @@ test('hash, compare and a rewritten request on a Redis Cluster, through any node
     assert.equal((await holders(name)).length, 1)
   } finally {
     await Promise.all([client.close(), worker?.close({ graceMs: 100 })])
+  }
+})
+
+test('the CLI worker with --cluster serves a queue on a Redis Cluster', { timeout: 60_000 }, async () => {
+  const key = newKey()
+  const name = queueName()
+  const client = connect({ redis: nodes[0].url, key, name, cluster: true, timeout: 30_000 })
+  const worker = await spawnWorker(nodes[2], key, name, ['--cluster'])
+  try {
+    const hash = await client.hash('cluster cli password', 4)
+    assert.equal(local.compareSync('cluster cli password', hash), true)
+    assert.equal(await client.compare('not it', hash), false)
+    assert.equal((await holders(name)).length, 1)
+  } finally {
+    worker.kill('SIGKILL')
+    await client.close()
   }
 })
 

@@ -250,9 +250,10 @@ const completedEvents = async (redis, keys, since = '-') =>
     .map(([, fields]) => Object.fromEntries(fields.map(String).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))))
     .filter((e) => e.event === 'completed')
 
-// A worker process (the CLI), with one pool thread. Resolves once it says it is ready.
-async function spawnWorker(redis, key, name) {
-  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--name', name], {
+// A worker process (the CLI), with one pool thread and `args` besides. Resolves once it says it is
+// ready.
+async function spawnWorker(redis, key, name, args = []) {
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--name', name, ...args], {
     // One thread of six lanes (pinned: the tests count on six jobs in hand per worker).
     env: { ...process.env, BCRYPT_OFFLOAD_QUEUE_KEY: key, BCRYPT_OFFLOAD_THREADS: '1', BCRYPT_OFFLOAD_LANES: '6' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -313,4 +314,5 @@ module.exports = {
   waitingIds,
   completedEvents,
   cliTier,
+  spawnWorker,
 }

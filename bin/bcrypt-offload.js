@@ -15,18 +15,20 @@ const { parseArgs } = require('node:util')
 const EXIT = { failure: 1, usage: 2, wrongKey: 3 }
 
 const USAGE = `usage:
-  bcrypt-offload worker [--redis URL | --redis-file FILE] [--name NAME] [--prefix PREFIX] [--threads N]
-                        [--concurrency N] [--metrics-port PORT] [--metrics-host HOST]
+  bcrypt-offload worker [--redis URL | --redis-file FILE] [--cluster] [--name NAME] [--prefix PREFIX]
+                        [--threads N] [--concurrency N] [--metrics-port PORT] [--metrics-host HOST]
       computes the queue's jobs on this machine's pool until SIGTERM or SIGINT
   bcrypt-offload keygen
       prints a new key for BCRYPT_OFFLOAD_QUEUE_KEY
   bcrypt-offload rehash-db --db FILE --table TABLE [--id-column id] [--hash-column password]
-                        [--cost 10] [--batch 64] [--redis URL | --redis-file FILE] [--name NAME] [--local]
+                        [--cost 10] [--batch 64] [--redis URL | --redis-file FILE] [--cluster] [--name NAME]
+                        [--local]
       wraps a table's legacy MD5/SHA-1 hex digests in bcrypt, through the tier (or --local: this
       machine's pool); resumable
 
   --redis takes a URL without a password (ps would show it to every user): give one with a
   password in BCRYPT_OFFLOAD_REDIS, or in a file read with --redis-file (a mounted secret).
+  --cluster: the URL names one node of a Redis Cluster (the queue's keys under the prefix {bull}).
 
 environment:
   BCRYPT_OFFLOAD_QUEUE_KEY   the shared key, base64 (required by worker and rehash-db)
@@ -53,6 +55,7 @@ function fail(message) {
 const redisOptions = {
   redis: { type: 'string' },
   'redis-file': { type: 'string' },
+  cluster: { type: 'boolean', default: false },
 }
 
 // Whether an argument is a URL with a password, or something that may hold one (it does not parse
@@ -135,6 +138,7 @@ async function worker(args) {
     redis,
     name: o.name,
     prefix: o.prefix,
+    cluster: o.cluster,
     threads,
     concurrency,
     onError: (err) => {

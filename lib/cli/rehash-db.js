@@ -139,7 +139,7 @@ async function cli(args, { parse, int, fail, redisOptions, redisUrl }) {
       db.pragma('journal_mode = WAL')
       console.log(`rehash-db: journal mode WAL for the run (it was ${journal}; put back at the end, or if this run is killed with PRAGMA journal_mode = ${journal.toUpperCase()})`)
     }
-    bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis, name: o.name, timeout: 60_000 })
+    bcrypt = o.local ? require('../../index.js') : require('../queue/client.js').connect({ redis, cluster: o.cluster, name: o.name, timeout: 60_000 })
     const bar = progressBar()
     const pending = countLegacy(db, o.table, o['hash-column'])
     console.log(`rehash-db: ${o.db} ${o.table}.${o['hash-column']}: ${pending} legacy digests to wrap in bcrypt (cost ${cost}), ${o.local ? 'on this machine' : 'through the queue tier'}`)
