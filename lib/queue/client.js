@@ -35,9 +35,17 @@ const { loadPeers, optionsFromUrl, producerOptions, blockingOptions } = require(
 // The longest delay Node's timers take: a longer one fires after 1 ms instead (TimeoutOverflowWarning).
 const TIMER_MAX = 2 ** 31 - 1
 
-// How long one read of the event stream blocks before the reader checks the stream again (see
-// `check` in connect()): also how soon it notices a stream that was deleted or begun again.
+// How long one read of the event stream blocks, and how often at least the reader checks the
+// stream (see `check` in connect()): how soon it notices a stream deleted or begun again.
 const READ_BLOCK_MS = 1000
+
+// A read this long is checked at once. BullMQ trims the stream with MAXLEN ~ 10,000, which never
+// leaves fewer entries: a reader that lost entries to a trim gets the whole stream, 10,000 entries
+// or more, in its next read. (Checking every read cost about a fifth of the tier's throughput.)
+const LAG_ENTRIES = 1000
+
+// How long answered jobs wait to be removed together (one round trip for all of them).
+const FORGET_MS = 100
 
 const DEFAULTS = {
   name: 'bcrypt-offload',
@@ -196,8 +204,8 @@ function connect(options = {}) {
   // never read (trimmed, deleted) from entries that never were. This loop reads the stream itself,
   // XREAD BLOCK from the last id it has read: only entries about this client's pending jobs are
   // read further, each on its own (one that does not parse fails only its call, as tampering).
-  // After each read, in the same round trip, XINFO STREAM says whether the stream still holds the
-  // place it has reached (`check`). A failed read (a dropped connection, a key of the wrong type)
+  // XINFO STREAM, after any read that could follow a trim and at least every READ_BLOCK_MS, says
+  // whether the stream still holds the place it has reached (`check`). A failed read (a dropped connection, a key of the wrong type)
   // is retried from the same id, and `stats()` says so.
   const eventsKey = queue.keys.events
   // Its own connection, blocking. A read cut by a lost connection is sent again, from the same id,
@@ -219,12 +227,13 @@ function connect(options = {}) {
     readEvents()
   }
 
+  let checked = 0 // when the stream was last checked (performance.now())
   async function readEvents() {
     while (!readerStopped) {
       const from = lastId
-      let read, info
+      let read
       try {
-        ;[read, info] = await reader.pipeline().xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from).xinfo('STREAM', eventsKey).exec()
+        ;[read] = await reader.pipeline().xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from).exec()
         if (read[0]) throw read[0]
       } catch {
         if (readerStopped) return
@@ -234,11 +243,17 @@ function connect(options = {}) {
         continue
       }
       readerState = 'running'
-      for (const [id, fields] of read[1]?.[0]?.[1] ?? []) {
+      const entries = read[1]?.[0]?.[1] ?? []
+      for (const [id, fields] of entries) {
         lastId = id
         onEvent(fields)
       }
-      check(from, info)
+      // Idle (nothing came within READ_BLOCK_MS), a read long enough to follow a trim, or a
+      // second since the last check.
+      if (entries.length === 0 || entries.length >= LAG_ENTRIES || performance.now() - checked >= READ_BLOCK_MS) {
+        checked = performance.now()
+        await reader.xinfo('STREAM', eventsKey).then((info) => check(from, [null, info]), (err) => check(from, [err]))
+      }
     }
   }
 
@@ -269,10 +284,12 @@ function connect(options = {}) {
   // What XINFO STREAM (`[err, reply]`), taken just after the read from `from`, says of the place
   // reached. The stream gone (DEL, a Redis restart without persistence) or begun again below it (a
   // forged entry with the largest id, then DEL: no id Redis makes would ever come after it): read
-  // again from its start. Its first entry past `from`: entries were trimmed (BullMQ caps the
-  // stream near 10,000 entries) that this client may not have read. Either way answers may have
-  // been lost: `recover` fetches them. (A trim just after the read makes a needless fetch, only
-  // for a client that is already about a stream's length behind.)
+  // again from its start. Begun again above it (fewer entries ever added than last time): read on.
+  // Its first entry past `from`: entries were trimmed (BullMQ caps the stream near 10,000 entries)
+  // that this client may not have read. In each case answers may have been lost: `recover` fetches
+  // them. (A trim just after the read makes a needless fetch, only for a client that is already
+  // about a stream's length behind.)
+  let entriesAdded = 0 // XINFO's count of every entry the stream has had (Redis 7)
   function check(from, [err, info]) {
     if (err) {
       if (!/no such key/i.test(err.message) || lastId === '0-0') return // else checked again next read
@@ -281,10 +298,13 @@ function connect(options = {}) {
     }
     const stream = Object.create(null)
     for (let i = 0; i + 1 < info.length; i += 2) stream[info[i]] = info[i + 1]
+    const recreated = Number(stream['entries-added']) < entriesAdded
+    entriesAdded = Number(stream['entries-added']) || 0
     if (compareIds(stream['last-generated-id'], lastId) < 0) {
       lastId = '0-0'
       return recover()
     }
+    if (recreated) return recover()
     const first = stream['first-entry']?.[0]
     if (first !== undefined && compareIds(first, from) > 0) recover()
   }
@@ -368,10 +388,10 @@ function connect(options = {}) {
   }
 
   // Finished jobs are kept for callers that missed their answer (`keep`); one whose answer its
-  // caller has read goes at once, all those of one turn of the event loop in one round trip.
-  let answered = []
+  // caller has read goes soon, with all those read within FORGET_MS, in one round trip.
+  const answered = []
   function forget(id) {
-    if (answered.push(id) === 1) setImmediate(removeAnswered)
+    if (answered.push(id) === 1) setTimeout(removeAnswered, FORGET_MS).unref()
   }
   function removeAnswered() {
     const ids = answered.splice(0)
