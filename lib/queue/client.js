@@ -22,7 +22,6 @@
 // fails commands at once while Redis is down and within `commandTimeout` while it hangs.
 
 const { randomUUID } = require('node:crypto')
-const { once } = require('node:events')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
@@ -183,7 +182,11 @@ function connect(options = {}) {
   })
   producer.on('ready', async () => {
     try {
-      if (lastId === undefined) await startReader()
+      // Once; a start that failed (Redis gone meanwhile) is tried again at the next connection.
+      await (readerStarted ??= startReader().catch((err) => {
+        readerStarted = undefined
+        throw err
+      }))
       up = true
       down = undefined
       hung = false
@@ -214,6 +217,7 @@ function connect(options = {}) {
   reader.on('error', () => {}) // its failures show as 'close' and as failed reads
   reader.on('close', () => readerFailed())
   reader.on('ready', () => (readerState = 'running'))
+  let readerStarted // startReader(), once it has been called
   let lastId // the last entry read; undefined until the reader has its starting point
   let readerState = 'starting' // then 'running', or 'restarting' after a failed read
   let readerStopped = false
@@ -221,9 +225,9 @@ function connect(options = {}) {
   // The reader starts from the stream's last entry as it is now, read before any job of ours is
   // added: a reader started from "$" would miss what arrives before its first XREAD.
   async function startReader() {
+    if (reader.status !== 'ready') await new Promise((resolve) => reader.once('ready', resolve))
     const [last] = await producer.xrevrange(eventsKey, '+', '-', 'COUNT', 1)
     lastId = last?.[0] ?? '0-0'
-    if (reader.status !== 'ready') await once(reader, 'ready')
     readEvents()
   }
 
