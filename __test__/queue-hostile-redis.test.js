@@ -120,6 +120,29 @@ test('answers trimmed from the event stream while the caller stalled still reach
   }
 })
 
+test('jobs kept for a lagging caller do not stay: removed once answered, or once a worker finishes an abandoned one', { timeout: 60_000 }, async () => {
+  const { client, close, keys } = await tier(redis)
+  // Every key of a job: its hash, bull:<name>:<id>, and what hangs off it (its lock).
+  const jobKeys = async () => (await redis.command('KEYS', keys('*'))).map(String).filter((k) => /^[0-9a-f-]{36}$/.test(k.split(':')[2]))
+  try {
+    const passwords = Array.from({ length: 5 }, (_, i) => `answered ${i}`)
+    const hashes = await Promise.all(passwords.map((pw) => client.hash(pw, FAST)))
+    hashes.forEach((h, i) => assert.equal(local.compareSync(passwords[i], h), true))
+    await until(async () => (await jobKeys()).length === 0)
+    // Aborted while a worker computes it (so it cannot be removed then): the worker finishes it,
+    // and then it goes too, though no later job finishes to trigger BullMQ's own removal by age.
+    const controller = new AbortController()
+    const aborted = settle(client.hash('abandoned', 12, { signal: controller.signal }))
+    await until(async () => (await redis.command('LLEN', keys('active'))) === 1)
+    controller.abort()
+    assert.equal((await aborted).error.name, 'AbortError')
+    await until(async () => (await jobKeys()).length === 0)
+    assert.equal(await redis.command('ZCARD', keys('completed')), 0)
+  } finally {
+    await close()
+  }
+})
+
 test('maxWaiting bounds a burst made in one tick, across clients', { timeout: 60_000 }, async () => {
   const { client, close, key, name, keys } = await tier(redis, { workers: 0, maxWaiting: 10, timeout: 3000 })
   const other = connect({ redis: redis.url, key, name, maxWaiting: 10, timeout: 3000 })
