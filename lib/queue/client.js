@@ -208,8 +208,8 @@ function connect(options = {}) {
   // XREAD BLOCK from the last id it has read: only entries about this client's pending jobs are
   // read further, each on its own (one that does not parse fails only its call, as tampering).
   // XINFO STREAM, after any read that could follow a trim and at least every READ_BLOCK_MS, says
-  // whether the stream still holds the place it has reached (`check`). A failed read (a dropped connection, a key of the wrong type)
-  // is retried from the same id, and `stats()` says so.
+  // whether the stream still holds the place it has reached (`check`). A failed read (a dropped
+  // connection, a key of the wrong type) is retried from the same id, and `stats()` says so.
   const eventsKey = queue.keys.events
   // Its own connection, blocking. A read cut by a lost connection is sent again, from the same id,
   // once it is back (ioredis resends what had no answer).
@@ -237,8 +237,7 @@ function connect(options = {}) {
       const from = lastId
       let read
       try {
-        ;[read] = await reader.pipeline().xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from).exec()
-        if (read[0]) throw read[0]
+        read = await reader.xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from)
       } catch {
         if (readerStopped) return
         readerFailed()
@@ -247,7 +246,7 @@ function connect(options = {}) {
         continue
       }
       readerState = 'running'
-      const entries = read[1]?.[0]?.[1] ?? []
+      const entries = read?.[0]?.[1] ?? [] // null: nothing came
       for (const [id, fields] of entries) {
         lastId = id
         onEvent(fields)
@@ -256,7 +255,7 @@ function connect(options = {}) {
       // second since the last check.
       if (entries.length === 0 || entries.length >= LAG_ENTRIES || performance.now() - checked >= READ_BLOCK_MS) {
         checked = performance.now()
-        await reader.xinfo('STREAM', eventsKey).then((info) => check(from, [null, info]), (err) => check(from, [err]))
+        await reader.xinfo('STREAM', eventsKey).then((info) => check(from, undefined, info), (err) => check(from, err))
       }
     }
   }
@@ -285,7 +284,7 @@ function connect(options = {}) {
     else if (entry.event === 'removed') onRemoved(entry.jobId)
   }
 
-  // What XINFO STREAM (`[err, reply]`), taken just after the read from `from`, says of the place
+  // What XINFO STREAM (its error or its reply), taken just after the read from `from`, says of the place
   // reached. The stream gone (DEL, a Redis restart without persistence) or begun again below it (a
   // forged entry with the largest id, then DEL: no id Redis makes would ever come after it): read
   // again from its start. Begun again above it (fewer entries ever added than last time): read on.
@@ -294,7 +293,7 @@ function connect(options = {}) {
   // them. (A trim just after the read makes a needless fetch, only for a client that is already
   // about a stream's length behind.)
   let entriesAdded = 0 // XINFO's count of every entry the stream has had (Redis 7)
-  function check(from, [err, info]) {
+  function check(from, err, info) {
     if (err) {
       if (!/no such key/i.test(err.message) || lastId === '0-0') return // else checked again next read
       lastId = '0-0'
