@@ -39,11 +39,11 @@ export interface QueueSettings {
 }
 
 export interface ConnectOptions extends QueueSettings {
-  /** How long a call may take, queueing included (ms); then it rejects with `ERR_BCRYPT_QUEUE_TIMEOUT` and its job is dropped. Default 10,000. */
+  /** How long a call may take, queueing included (ms, up to 2,147,483,647); then it rejects with `ERR_BCRYPT_QUEUE_TIMEOUT` and its job is dropped. Default 10,000. */
   timeout?: number
-  /** How long one Redis command may take before Redis counts as hung (ms); default 1,000. */
+  /** How long one Redis command may take before Redis counts as hung (ms, up to 2,147,483,647); default 1,000. */
   commandTimeout?: number
-  /** Past this many jobs waiting for a worker, calls reject at once with `ERR_BCRYPT_QUEUE_FULL`. Default `Infinity`. */
+  /** Past this many jobs waiting for a worker (across every caller, bursts included), calls reject at once with `ERR_BCRYPT_QUEUE_FULL`. Default `Infinity`. */
   maxWaiting?: number
   /** `'local'`: when Redis is unavailable, compute on this process's own pool instead of rejecting. Default `false`. */
   fallback?: false | 'local'
@@ -56,8 +56,14 @@ export interface ConnectOptions extends QueueSettings {
 export interface ClientStats {
   /** Calls not yet settled. */
   pending: number
-  /** Redis answers and the client is not in its fail-fast state after a timeout. */
+  /** Redis answers, the client is not in its fail-fast state after a timeout, and the event reader runs. */
   connected: boolean
+  /** The event reader: `'restarting'` while its reads fail (it retries from where it was). */
+  reader: 'starting' | 'running' | 'restarting'
+  /** Times the event reader went from running to restarting. */
+  readerRestarts: number
+  /** Answers fetched from their jobs because the event stream no longer had them (a lagging caller, a deleted stream). */
+  recovered: number
   submitted: number
   /** Jobs Redis acknowledged. */
   added: number

@@ -10,10 +10,12 @@
 // its own.
 //
 // Each call: its request is sealed at once (lib/queue/envelope.js; the password is read when you
-// call and never kept), then added as a job with a random UUID as its id. One QueueEvents per client
+// call and never kept), then added as a job with a random UUID as its id. One reader per client
 // reads the queue's event stream and settles calls from a map of pending ids, each exactly once:
-// with the result that opens under the key for that job id, or with an error. A call that has no
-// answer by the tier's deadline (`timeout`) rejects with ERR_BCRYPT_QUEUE_TIMEOUT and its job is
+// with the result that opens under the key for that job id, or with an error. A finished job is
+// kept until its caller has read its answer (for the tier's timeout at most), so that an answer the
+// reader missed (trimmed from the stream under a client that lagged, or deleted) is fetched from
+// its job. A call that has no answer by the tier's deadline (`timeout`) rejects with ERR_BCRYPT_QUEUE_TIMEOUT and its job is
 // removed; so is an aborted call's. A call whose own deadline (the facade's `timeout` or `deadline`
 // option, sealed in the request with its class and key) passes before a worker starts it rejects
 // with ERR_BCRYPT_DEADLINE. Nothing waits on Redis past the deadline: the producing connection
@@ -29,6 +31,21 @@ const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
 const keycheck = require('./keycheck.js')
 const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
+
+// The longest delay Node's timers take: a longer one fires after 1 ms instead (TimeoutOverflowWarning).
+const TIMER_MAX = 2 ** 31 - 1
+
+// How long one read of the event stream blocks, and how often at least the reader checks the
+// stream (see `check` in connect()): how soon it notices a stream deleted or begun again.
+const READ_BLOCK_MS = 1000
+
+// A read this long is checked at once. BullMQ trims the stream with MAXLEN ~ 10,000, which never
+// leaves fewer entries: a reader that lost entries to a trim gets the whole stream, 10,000 entries
+// or more, in its next read. (Checking every read cost about a fifth of the tier's throughput.)
+const LAG_ENTRIES = 1000
+
+// How long answered jobs wait to be removed together (one round trip for all of them).
+const FORGET_MS = 100
 
 const DEFAULTS = {
   name: 'bcrypt-offload',
@@ -53,6 +70,25 @@ const jobName = (op) => (op === 'hash' ? 'hash' : 'compare')
 // hashes: high compare 0 (the wait list), high hash 1, normal compare 2, normal hash 3, low compare
 // 4, low hash 5. Without it a class's two operations share one priority (0, 2, 4): arrival order.
 const priorityOf = (cls, op, compareFirst) => 2 * cls + (compareFirst && op === 'hash' ? 1 : 0)
+
+// How long the event reader waits before it reads again after a failed read.
+const READ_RETRY_MS = 100
+
+// Stream entry ids ("<ms>-<seq>", both 64-bit) in order.
+function compareIds(a, b) {
+  const [am, as] = String(a).split('-').map(BigInt)
+  const [bm, bs] = String(b).split('-').map(BigInt)
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
+}
+
+// JSON from Redis, which anyone who can write it may have written: undefined if it does not parse.
+function parseJson(text) {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
 
 // Redis's and ioredis's own words for what went wrong, short; they carry no command arguments.
 const reasonOf = (err) => String(err?.message ?? err).slice(0, 200)
@@ -87,9 +123,10 @@ function connect(options = {}) {
   for (const [name, value] of Object.entries(options)) if (value !== undefined) settings[name] = value
   const { name, timeout, commandTimeout, maxWaiting, fallback, compareFirst } = settings
   if (typeof name !== 'string' || name === '' || name.includes(':')) throw error('SettingRange', 'name', 'a non-empty string without ":"')
-  if (!(Number.isFinite(timeout) && timeout > 0)) throw error('SettingRange', 'timeout', 'a positive number of milliseconds')
-  if (!(Number.isFinite(commandTimeout) && commandTimeout > 0)) {
-    throw error('SettingRange', 'commandTimeout', 'a positive number of milliseconds')
+  const milliseconds = `a positive number of milliseconds up to ${TIMER_MAX}`
+  if (!(Number.isFinite(timeout) && timeout > 0 && timeout <= TIMER_MAX)) throw error('SettingRange', 'timeout', milliseconds)
+  if (!(Number.isFinite(commandTimeout) && commandTimeout > 0 && commandTimeout <= TIMER_MAX)) {
+    throw error('SettingRange', 'commandTimeout', milliseconds)
   }
   if (!(maxWaiting === Infinity || (Number.isInteger(maxWaiting) && maxWaiting >= 0))) {
     throw error('SettingRange', 'maxWaiting', 'a whole number from 0, or Infinity')
@@ -108,13 +145,27 @@ function connect(options = {}) {
   const link = connections(IORedis, redis, { cluster: options.cluster, prefix: options.prefix, defaultPrefix: DEFAULTS.prefix, name, commandTimeout })
   const { prefix } = link
 
-  const counters = { submitted: 0, added: 0, completed: 0, timedOut: 0, unavailable: 0, refused: 0, tampered: 0, failed: 0, aborted: 0, expired: 0, local: 0 }
+  const counters = {
+    submitted: 0,
+    added: 0,
+    completed: 0,
+    timedOut: 0,
+    unavailable: 0,
+    refused: 0,
+    tampered: 0,
+    failed: 0,
+    aborted: 0,
+    expired: 0,
+    local: 0,
+    // Answers fetched from their jobs because the event stream no longer had them.
+    recovered: 0,
+    readerRestarts: 0,
+  }
 
   // --- Redis: the producing connection, its health, and the one event reader ---
 
   const producer = link.producer()
   const queue = new bullmq.Queue(name, { connection: producer, prefix })
-  let events // QueueEvents, started on the first connection
   let up = false // the producer answers and the event reader has its starting point
   let down // why it does not, once a connection has failed; undefined while the first one is made
   let hung = false // a command timed out: fail fast until a PING answers
@@ -138,7 +189,11 @@ function connect(options = {}) {
     // meets jobs of another key stops, so it is written on every connection, at no cost to calls.
     keycheck.announce(producer, queue, key, keyId).catch(() => {})
     try {
-      if (!events) await startEvents()
+      // Once; a start that failed (Redis gone meanwhile) is tried again at the next connection.
+      await (readerStarted ??= startReader().catch((err) => {
+        readerStarted = undefined
+        throw err
+      }))
       up = true
       down = undefined
       hung = false
@@ -151,15 +206,152 @@ function connect(options = {}) {
   })
   queue.on('error', () => {}) // the producer's own listener records it
 
-  // The event reader starts from the stream's last entry as it is now, read before any job of ours
-  // is added: a reader started from "$" would miss what arrives before its first XREAD.
-  async function startEvents() {
-    const [last] = await producer.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1)
-    events = new bullmq.QueueEvents(name, { connection: link.blocking(), prefix, lastEventId: last?.[0] ?? '0-0' })
-    events.on('error', () => {})
-    events.on('completed', ({ jobId, returnvalue }) => onResult(jobId, returnvalue))
-    events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason))
-    events.on('removed', ({ jobId }) => onRemoved(jobId))
+  // --- The event reader ---
+  //
+  // Not BullMQ's QueueEvents: its loop JSON.parses fields of every entry unguarded and ends for
+  // good on the first that does not parse (bullmq 6.7.0, classes/queue-events.js, consumeEvents),
+  // so one XADD by anyone who can write Redis silenced every client; and it cannot tell entries it
+  // never read (trimmed, deleted) from entries that never were. This loop reads the stream itself,
+  // XREAD BLOCK from the last id it has read: only entries about this client's pending jobs are
+  // read further, each on its own (one that does not parse fails only its call, as tampering).
+  // XINFO STREAM, after any read that could follow a trim and at least every READ_BLOCK_MS, says
+  // whether the stream still holds the place it has reached (`check`). A failed read (a dropped
+  // connection, a key of the wrong type) is retried from the same id, and `stats()` says so.
+  const eventsKey = queue.keys.events
+  // Its own connection, blocking. A read cut by a lost connection is sent again, from the same id,
+  // once it is back (ioredis resends what had no answer).
+  const reader = link.reader()
+  reader.on('error', () => {}) // its failures show as 'close' and as failed reads
+  reader.on('close', () => readerFailed())
+  reader.on('ready', () => (readerState = 'running'))
+  let readerStarted // startReader(), once it has been called
+  let lastId // the last entry read; undefined until the reader has its starting point
+  let readerState = 'starting' // then 'running', or 'restarting' after a failed read
+  let readerStopped = false
+
+  // The reader starts from the stream's last entry as it is now, read before any job of ours is
+  // added: a reader started from "$" would miss what arrives before its first XREAD.
+  async function startReader() {
+    if (reader.status !== 'ready') await new Promise((resolve) => reader.once('ready', resolve))
+    const [last] = await producer.xrevrange(eventsKey, '+', '-', 'COUNT', 1)
+    lastId = last?.[0] ?? '0-0'
+    readEvents()
+  }
+
+  let checked = 0 // when the stream was last checked (performance.now())
+  async function readEvents() {
+    while (!readerStopped) {
+      const from = lastId
+      let read
+      try {
+        read = await reader.xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from)
+      } catch {
+        if (readerStopped) return
+        readerFailed()
+        // Not at once: a read that fails for good (a key of the wrong type) must not spin.
+        await sleep(READ_RETRY_MS, undefined, { ref: false })
+        continue
+      }
+      readerState = 'running'
+      const entries = read?.[0]?.[1] ?? [] // null: nothing came
+      for (const [id, fields] of entries) {
+        lastId = id
+        onEvent(fields)
+      }
+      // Idle (nothing came within READ_BLOCK_MS), a read long enough to follow a trim, or a
+      // second since the last check.
+      if (entries.length === 0 || entries.length >= LAG_ENTRIES || performance.now() - checked >= READ_BLOCK_MS) {
+        checked = performance.now()
+        await reader.xinfo('STREAM', eventsKey).then((info) => check(from, undefined, info), (err) => check(from, err))
+      }
+    }
+  }
+
+  // A read failed or the connection dropped, after the reader had been running (the first
+  // connection's failures are Redis being unavailable, which calls say).
+  function readerFailed() {
+    if (readerStopped || readerState !== 'running') return
+    counters.readerRestarts++
+    readerState = 'restarting'
+  }
+
+  // One entry of the stream, its fields as BullMQ writes them (event, jobId, returnvalue ...).
+  function onEvent(fields) {
+    const entry = Object.create(null)
+    for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i]] = fields[i + 1]
+    const watch = abandoned.get(entry.jobId)
+    if (watch) {
+      if (entry.event === 'completed' || entry.event === 'failed') forget(entry.jobId)
+      if (entry.event === 'completed' || entry.event === 'failed' || entry.event === 'removed') watch.ended()
+      return
+    }
+    if (!pending.has(entry.jobId)) return // another client's job, one that has ended, or none
+    if (entry.event === 'completed') onResult(entry.jobId, parseJson(entry.returnvalue))
+    else if (entry.event === 'failed') onFailed(entry.jobId, entry.failedReason)
+    else if (entry.event === 'removed') onRemoved(entry.jobId)
+  }
+
+  // What XINFO STREAM (its error or its reply), taken just after the read from `from`, says of the place
+  // reached. The stream gone (DEL, a Redis restart without persistence) or begun again below it (a
+  // forged entry with the largest id, then DEL: no id Redis makes would ever come after it): read
+  // again from its start. Begun again above it (fewer entries ever added than last time): read on.
+  // Its first entry past `from`: entries were trimmed (BullMQ caps the stream near 10,000 entries)
+  // that this client may not have read. In each case answers may have been lost: `recover` fetches
+  // them. (A trim just after the read makes a needless fetch, only for a client that is already
+  // about a stream's length behind.)
+  let entriesAdded = 0 // XINFO's count of every entry the stream has had (Redis 7)
+  function check(from, err, info) {
+    if (err) {
+      if (!/no such key/i.test(err.message) || lastId === '0-0') return // else checked again next read
+      lastId = '0-0'
+      return recover()
+    }
+    const stream = Object.create(null)
+    for (let i = 0; i + 1 < info.length; i += 2) stream[info[i]] = info[i + 1]
+    const recreated = Number(stream['entries-added']) < entriesAdded
+    entriesAdded = Number(stream['entries-added']) || 0
+    if (compareIds(stream['last-generated-id'], lastId) < 0) {
+      lastId = '0-0'
+      return recover()
+    }
+    if (recreated) return recover()
+    const first = stream['first-entry']?.[0]
+    if (first !== undefined && compareIds(first, from) > 0) recover()
+  }
+
+  // Answers the reader may have missed, from where the worker leaves them: a job is kept, with its
+  // sealed result or failure, until its caller reads it or for the tier's timeout (`keep`), so
+  // every call still pending finds its answer there. One round trip for them all; one fetch at a
+  // time, and another after it if more was asked meanwhile.
+  let recovery
+  function recover() {
+    if (recovery) return void (recovery.again = true)
+    recovery = { again: true }
+    ;(async () => {
+      while (recovery.again && !readerStopped) {
+        recovery.again = false
+        await fetchAnswers().catch(() => {})
+      }
+      recovery = undefined
+    })()
+  }
+
+  async function fetchAnswers() {
+    // Not only those Redis has acknowledged: an add's reply may still be unread behind a stall.
+    const calls = [...pending.values()].filter((call) => !call.answered && !call.local)
+    if (calls.length === 0 || !up || hung) return
+    const pipeline = producer.pipeline()
+    for (const call of calls) pipeline.hmget(queue.toKey(call.id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason')
+    const replies = await pipeline.exec()
+    calls.forEach((call, i) => {
+      const [err, [timestamp, finishedOn, returnvalue, failedReason] = []] = replies[i]
+      if (err || pending.get(call.id) !== call) return
+      if (timestamp === null) return void (call.expiring && (counters.recovered++, onRemoved(call.id))) // removed
+      if (finishedOn === null) return // waiting or in a worker's hands: its events are still to come
+      counters.recovered++
+      if (returnvalue !== null) onResult(call.id, parseJson(returnvalue))
+      else onFailed(call.id, failedReason)
+    })
   }
 
   // After a command timed out, Redis may hang (SIGSTOP, a long script): until a PING answers, calls
@@ -188,6 +380,10 @@ function connect(options = {}) {
   // --- Calls ---
 
   const pending = new Map() // job id → call
+  // A finished job, its sealed result with it, is kept for the tier's timeout (BullMQ's age, in
+  // whole seconds, from when it finished; removed as later jobs finish): past that its caller has
+  // given up. So a call whose answer the reader missed finds it there (`recover`).
+  const keep = { age: Math.ceil(timeout / 1000) }
 
   // Settles `call` once: with `err`, or with `value`. The first outcome wins; the job of a call that
   // ends without its result (timeout, abort) is removed.
@@ -196,9 +392,41 @@ function connect(options = {}) {
     pending.delete(call.id)
     clearTimeout(call.timer)
     if (err) call.local?.cancel() // a local fallback still computing: drop it
-    if (err && call.added && !call.answered) removeJob(call.id)
+    if (err && call.added && !call.answered) abandon(call)
     if (err) call.reject(err)
     else call.resolve(value)
+  }
+
+  // Finished jobs are kept for callers that missed their answer (`keep`); one whose answer its
+  // caller has read goes soon, with all those read within FORGET_MS, in one round trip.
+  const answered = []
+  function forget(id) {
+    if (answered.push(id) === 1) setTimeout(removeAnswered, FORGET_MS).unref()
+  }
+  function removeAnswered() {
+    const ids = answered.splice(0)
+    if (ids.length === 0 || !up || hung) return // else left to `keep`
+    const { completed, failed } = queue.keys
+    producer.pipeline().unlink(...ids.map((id) => queue.toKey(id))).zrem(completed, ...ids).zrem(failed, ...ids).exec().catch(() => {})
+  }
+
+  // A call that ended without its answer (timed out, aborted, expired): its job is removed if no
+  // worker holds it, else once its worker finishes it, by the call's deadline (the worker drops it
+  // there). Until then it is watched for (`onEvent`), and close() waits for it.
+  const abandoned = new Map() // job id → { ended(), gone: resolved once ended }
+  function abandon(call) {
+    removeJob(call.id)
+    if (abandoned.has(call.id)) return
+    const watch = {}
+    watch.gone = new Promise((resolve) => {
+      const timer = setTimeout(() => watch.ended(), Math.max(0, call.deadline - Date.now())).unref()
+      watch.ended = () => {
+        clearTimeout(timer)
+        abandoned.delete(call.id)
+        resolve()
+      }
+    })
+    abandoned.set(call.id, watch)
   }
 
   function removeJob(id) {
@@ -209,6 +437,7 @@ function connect(options = {}) {
     const call = pending.get(id)
     if (!call) return // another client's job, or one that has ended
     call.answered = true
+    forget(id)
     const result = envelope.openResult(key, name, id, sealed)
     const expected = call.op === 'hash' ? 'string' : 'boolean'
     // A native failure of the worker's binding: the facade words it from the package's table.
@@ -256,11 +485,34 @@ function connect(options = {}) {
     const call = pending.get(id)
     if (!call) return
     call.answered = true
+    forget(id)
     const refusal = envelope.refusalOf(reason)
     if (refusal) return finish(call, (counters.tampered++, error('QueueRefused', refusal)))
     counters.failed++
     finish(call, error('QueueFailed', reasonOf(reason)))
   }
+
+  // `maxWaiting`, across every caller of the queue in any process: checking the jobs waiting and
+  // then adding one are two round trips, between which any number of other calls could check too
+  // (500 calls made in one tick all saw an empty queue). So the check also reserves a place, in
+  // one script (atomic in Redis): a sorted set of the calls between their check and their add,
+  // counted as waiting. Each reservation is dropped once its job is added (or not) and lapses by
+  // itself after twice `commandTimeout`, longer than the add may take, so that a caller that dies
+  // in between holds no place for good. The reservation's clock is Redis's (TIME), the same for
+  // every caller.
+  const admissionKey = queue.toKey('admission')
+  producer.defineCommand('bcryptOffloadAdmit', {
+    numberOfKeys: 3,
+    lua: `
+      local time = redis.call('TIME')
+      local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+      local waiting = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+      if waiting >= tonumber(ARGV[1]) then return 0 end
+      redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
+      redis.call('PEXPIRE', KEYS[3], ARGV[3])
+      return 1`,
+  })
 
   // One of the backend's calls (`op` names it), sent to the queue. `data` is read (sealed) before
   // this returns; with the local fallback a copy is kept until the job is added. The request carries
@@ -273,7 +525,7 @@ function connect(options = {}) {
     const startBy = schedule.timeoutMs < timeout ? now + schedule.timeoutMs : Infinity
     const sealed = envelope.sealRequest(key, name, id, { op, setting: String(setting), data, deadline: now + timeout, startBy, schedule })
     const local = fallback === 'local' ? { data: typeof data === 'string' ? data : Buffer.from(passwordBytes(data)), setting } : undefined
-    const call = { id, op, cls: schedule.class ?? 1, key: schedule.key, startBy, added: false, answered: false }
+    const call = { id, op, cls: schedule.class ?? 1, key: schedule.key, startBy, deadline: now + timeout, added: false, answered: false }
     call.promise = new Promise((resolve, reject) => {
       Object.assign(call, { resolve, reject })
       pending.set(id, call)
@@ -294,15 +546,16 @@ function connect(options = {}) {
       await usable()
       if (!pending.has(call.id)) return
       if (maxWaiting !== Infinity) {
-        const [inWait, inPrioritized] = await Promise.all([producer.llen(queue.keys.wait), producer.zcard(queue.keys.prioritized)])
-        if (inWait + inPrioritized >= maxWaiting) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
+        const admitted = await producer.bcryptOffloadAdmit(queue.keys.wait, queue.keys.prioritized, admissionKey, maxWaiting, call.id, 2 * commandTimeout)
+        if (!admitted) return finish(call, (counters.refused++, error('QueueWaitingFull', maxWaiting)))
+        call.reserved = true
         if (!pending.has(call.id)) return
       }
       const priority = priorityOf(call.cls, call.op, compareFirst)
-      await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: true, removeOnFail: true })
+      await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: keep, removeOnFail: keep })
       call.added = true
       counters.added++
-      if (!pending.has(call.id)) removeJob(call.id) // ended (aborted, expired) while being added
+      if (!pending.has(call.id) && !call.answered) abandon(call) // ended (aborted, expired) while being added
     } catch (err) {
       if (!pending.has(call.id)) return
       if (/timed out/i.test(err?.message)) probe()
@@ -311,6 +564,8 @@ function connect(options = {}) {
       finish(call, err?.code === 'ERR_BCRYPT_QUEUE_UNAVAILABLE' ? err : error('QueueUnavailable', reasonOf(err)))
     } finally {
       if (local && typeof local.data !== 'string') local.data.fill(0)
+      // Added, or not to be: the job counts for itself now (a moment twice, never not at all).
+      if (call.reserved && up && !hung) producer.zrem(admissionKey, call.id).catch(() => {})
     }
   }
 
@@ -350,12 +605,18 @@ function connect(options = {}) {
     closed = true
     closing ??= (async () => {
       await Promise.allSettled([...pending.values()].map((call) => call.promise))
+      // Jobs still finishing for calls that have ended, so that they do not outlive the client in
+      // Redis (while Redis answers: else they are left to `keep`).
+      if (up && !hung) await Promise.all([...abandoned.values()].map((watch) => watch.gone))
       wake(error('QueueClosed'))
+      removeAnswered() // now, before the connection closes
+      // The reader's blocking read is cut at once: no call is left to answer.
+      readerStopped = true
+      reader.disconnect()
       // Gracefully while Redis answers; a dead or hung one must not hold a shutdown up, so after
       // `commandTimeout` the connections are dropped.
-      const graceful = Promise.allSettled([events?.close(), queue.close()]).then(() => producer.quit())
+      const graceful = queue.close().then(() => producer.quit())
       await Promise.race([graceful.catch(() => {}), sleep(commandTimeout, undefined, { ref: false })])
-      events?.disconnect().catch(() => {})
       producer.disconnect()
       link.close()
     })()
@@ -365,7 +626,8 @@ function connect(options = {}) {
   /** Resolves once Redis has answered and the event reader is set (there is no timeout here). */
   const ready = () => readiness
 
-  const stats = () => ({ pending: pending.size, connected: up && !hung, ...counters })
+  // `connected`: calls can be sent and their answers read.
+  const stats = () => ({ pending: pending.size, connected: up && !hung && readerState === 'running', reader: readerState, ...counters })
 
   const { genSalt, genSaltSync, getRounds, getSalt, truncates, needsRehash } = facade
   const client = {

@@ -7,8 +7,8 @@
 // - The caller's producing connection (adds jobs, removes them): it must fail fast. With no offline
 //   queue and no retries a command on a dead connection fails at once, and `commandTimeout` fails
 //   one a hung server (SIGSTOP) never answers, so a call never waits on Redis past its deadline.
-// - Blocking connections (QueueEvents' XREAD, a Worker's BZPOPMIN): they wait by design, so they
-//   get neither setting; a command timeout would kill every blocking read.
+// - Blocking connections (the client's event reader's XREAD, a Worker's BZPOPMIN): they wait by
+//   design, so they get neither setting; a command timeout would kill every blocking read.
 // - All of them reconnect quickly (BullMQ's own strategy waits at least 1 s, up to 20 s), so that a
 //   restarted Redis serves again within about a second.
 
@@ -91,8 +91,9 @@ function tagged(prefix, name) {
 
 /**
  * The connections of one client or worker on `base` (optionsFromUrl's options). `producer()` is the
- * caller's producing connection (producerOptions); `blocking()` what a QueueEvents or a Worker takes
- * (blockingOptions: BullMQ makes and closes that connection). With `cluster` true the URL names one
+ * caller's producing connection (producerOptions); `blocking()` what a Worker takes
+ * (blockingOptions: BullMQ makes and closes that connection); `reader()` the client's event reader's
+ * own blocking connection (the caller closes it). With `cluster` true the URL names one
  * node of a Redis Cluster, from which ioredis finds the others (AUTH and TLS alike on every node);
  * both are then ioredis Clusters, which BullMQ does not close: `close()` drops the blocking ones.
  * `prefix` is the one given (undefined for `defaultPrefix`); the queue's is returned with them.
@@ -104,6 +105,7 @@ function connections(IORedis, base, { cluster = false, prefix, defaultPrefix, na
       prefix: prefix ?? defaultPrefix,
       producer: () => new IORedis(producerOptions(base, commandTimeout)),
       blocking: () => blockingOptions(base),
+      reader: () => new IORedis(blockingOptions(base)),
       close() {},
     }
   }
@@ -124,10 +126,11 @@ function connections(IORedis, base, { cluster = false, prefix, defaultPrefix, na
       blocking.push(connection)
       return connection
     },
+    reader: () => make({}, blockingOptions({})),
     close() {
       for (const connection of blocking.splice(0)) connection.disconnect()
     },
   }
 }
 
-module.exports = { loadPeers, optionsFromUrl, producerOptions, blockingOptions, connections }
+module.exports = { loadPeers, optionsFromUrl, connections }
