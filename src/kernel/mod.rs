@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 
 use zeroize::Zeroize;
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod schedule;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -26,18 +28,16 @@ mod x86;
 include!(concat!(env!("OUT_DIR"), "/blowfish_init.rs"));
 
 /// The most hashes one thread interleaves: where the round loop would start spilling lane state
-/// to the stack. x86_64: 5 (`x86`'s comment counts the registers). aarch64: 4, as it has no
+/// to the stack. x86_64: 6 (`x86`'s comment counts the registers). aarch64: 4, as it has no
 /// base+index+displacement address and each lane keeps its four S-box bases in registers of their
 /// own (llvm-mca on the aarch64 build: 131-475 stack references per block at 4-6 lanes with the lanes
 /// interleaved; Neoverse N1 is best at 3 lanes, V1/V2 at 4). Other targets (wasm32, 32-bit ARM) run
-/// the portable Rust and keep the count it was tuned with on x86_64, 6. The pool's tuner measures
-/// which count up to this one is fastest (`pool::tuning`).
-#[cfg(target_arch = "x86_64")]
+/// the portable Rust and keep x86_64's count. The pool's tuner measures which count up to this one
+/// is fastest (`pool::tuning`).
+#[cfg(not(target_arch = "aarch64"))]
 pub const MAX_LANES: usize = 6;
 #[cfg(target_arch = "aarch64")]
 pub const MAX_LANES: usize = 4;
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub const MAX_LANES: usize = 6;
 
 /// A compiled form of the step. All compute the same thing; tests run every one this CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,9 +50,9 @@ pub enum Variant {
   /// x86_64's assembly rounds with BMI1's `bextr` and BMI2's `rorx`: CPUs that have both.
   #[cfg(target_arch = "x86_64")]
   Bmi,
-  /// The Rust rounds with each lane's round kept apart (`schedule::Ordered`): aarch64.
+  /// aarch64's assembly rounds, each lane's S-box bases in registers (`aarch64`).
   #[cfg(target_arch = "aarch64")]
-  Ordered,
+  Aarch64,
 }
 
 impl Variant {
@@ -65,7 +65,7 @@ impl Variant {
       #[cfg(target_arch = "x86_64")]
       Variant::Bmi,
       #[cfg(target_arch = "aarch64")]
-      Variant::Ordered,
+      Variant::Aarch64,
     ];
     all.into_iter().filter(|v| v.runs_here()).collect()
   }
@@ -115,10 +115,13 @@ impl Drop for Input {
   }
 }
 
+/// `repr(C)`, P after the S-boxes: aarch64's rounds read P at a small positive offset from S-box 0
+/// (`aarch64::parray`).
 #[derive(Clone)]
+#[repr(C)]
 struct State {
-  p: [u32; 18],
   s: [[u32; 256]; 4],
+  p: [u32; 18],
 }
 
 /// One hash in progress: its Blowfish state and where it is in the key schedule.
@@ -139,7 +142,7 @@ impl Lane {
       *w = input.salt[i % 4];
     }
     Lane {
-      state: State { p: P_INIT, s: S_INIT },
+      state: State { s: S_INIT, p: P_INIT },
       key: input.key,
       salt_key,
       salt: input.salt,
@@ -159,7 +162,7 @@ impl Lane {
     for _ in 0..64 {
       for pair in c.chunks_exact_mut(2) {
         let (mut l, mut r) = ([pair[0]], [pair[1]]);
-        schedule::encrypt::<1, false>([&self.state], &mut l, &mut r);
+        schedule::encrypt::<1>([&self.state], &mut l, &mut r);
         pair[0] = l[0];
         pair[1] = r[0];
       }
@@ -251,8 +254,8 @@ pub fn step_with(variant: Variant, lanes: &mut [Lane]) {
     unsafe { x86::step_bmi::<K>(lanes) }
   }
   #[cfg(target_arch = "aarch64")]
-  fn ordered<const K: usize>(lanes: &mut [Lane; K]) {
-    schedule::step_lanes::<K, schedule::Ordered>(lanes);
+  fn aarch64<const K: usize>(lanes: &mut [Lane; K]) {
+    schedule::step_lanes::<K, aarch64::Bases>(lanes);
   }
   match variant {
     Variant::Portable => widths!(portable),
@@ -261,7 +264,7 @@ pub fn step_with(variant: Variant, lanes: &mut [Lane]) {
     #[cfg(target_arch = "x86_64")]
     Variant::Bmi => widths!(bmi),
     #[cfg(target_arch = "aarch64")]
-    Variant::Ordered => widths!(ordered),
+    Variant::Aarch64 => widths!(aarch64),
   }
 }
 
@@ -327,7 +330,7 @@ mod tests {
       let mut lane = Lane::new(&input);
       step_with(variant, std::array::from_mut(&mut lane));
       let (mut l, mut r) = ([0u32], [0u32]);
-      schedule::encrypt::<1, false>([&lane.state], &mut l, &mut r);
+      schedule::encrypt::<1>([&lane.state], &mut l, &mut r);
       assert_eq!((l[0], r[0]), (0x4ef9_9745, 0x6198_dd78), "{variant:?}");
     }
   }

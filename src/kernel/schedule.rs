@@ -20,34 +20,8 @@ pub(super) struct Portable;
 impl Rounds for Portable {
   #[inline(always)]
   fn encrypt<const K: usize>(lanes: &[Lane; K], l: &mut [u32; K], r: &mut [u32; K]) {
-    encrypt::<K, false>(lanes.each_ref().map(|lane| &lane.state), l, r);
+    encrypt::<K>(lanes.each_ref().map(|lane| &lane.state), l, r);
   }
-}
-
-/// The Rust rounds with each lane's round kept apart from the next lane's by a compiler barrier,
-/// so that the registers hold one lane's temporaries at a time besides every lane's L, R and S-box
-/// bases (aarch64 has no base+index+displacement address: each lane's four S-box bases take four
-/// registers of their own, which is why it stops at 4 lanes, `MAX_LANES`).
-#[cfg(target_arch = "aarch64")]
-pub(super) struct Ordered;
-
-#[cfg(target_arch = "aarch64")]
-impl Rounds for Ordered {
-  #[inline(always)]
-  fn encrypt<const K: usize>(lanes: &[Lane; K], l: &mut [u32; K], r: &mut [u32; K]) {
-    encrypt::<K, true>(lanes.each_ref().map(|lane| &lane.state), l, r);
-  }
-}
-
-/// A compiler barrier: an empty template, no instruction. Without `nomem` the compiler must assume
-/// it touches memory, so no load moves across it.
-#[inline(always)]
-fn barrier() {
-  // SAFETY: an empty template: no instruction, no register, no flags.
-  #[cfg(target_arch = "aarch64")]
-  unsafe {
-    core::arch::asm!("", options(nostack, preserves_flags))
-  };
 }
 
 /// Returns `x` unchanged, in a way the optimiser cannot look through. Without it LLVM reassociates
@@ -55,8 +29,8 @@ fn barrier() {
 /// round's critical path: 1 of ~12 cycles a round. Measured with bench/lanes.rs: one lane's time
 /// against the `bcrypt` crate's went from 0.93 to 0.87, and 4 lanes' batch from 89 to 81 ms. With
 /// 5 and 6 lanes, which are bound by instruction throughput rather than latency, the pinned order
-/// cost registers instead (6 lanes: 113 ms without, 130 ms with), so they go without (unless the
-/// lanes are kept apart, when it costs nothing). Other targets than x86/aarch64 get a plain identity.
+/// cost registers instead (6 lanes: 113 ms without, 130 ms with), so they go without. Other targets
+/// than x86/aarch64 get a plain identity.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 fn opaque(mut x: u32) -> u32 {
@@ -89,24 +63,16 @@ fn f(s: &[[u32; 256]; 4], x: u32) -> u32 {
   (a.wrapping_add(b) ^ c).wrapping_add(d)
 }
 
-/// Blowfish-encrypts one block per lane in Rust; `APART`: each lane's round kept apart (`Ordered`).
-/// The 16 rounds are written out so that P-array offsets are constants and no loop counter competes
-/// for registers.
+/// Blowfish-encrypts one block per lane in Rust, rounds interleaved across lanes. The 16 rounds are
+/// written out so that P-array offsets are constants and no loop counter competes for registers.
 #[inline(always)]
-pub(super) fn encrypt<const K: usize, const APART: bool>(
-  st: [&State; K],
-  l: &mut [u32; K],
-  r: &mut [u32; K],
-) {
+pub(super) fn encrypt<const K: usize>(st: [&State; K], l: &mut [u32; K], r: &mut [u32; K]) {
   macro_rules! round {
     ($x:ident, $y:ident, $i:expr) => {
       for k in 0..K {
         let yp = $y[k] ^ st[k].p[$i];
-        // See `opaque` for why only up to 4 lanes, or apart.
-        $y[k] = if K <= 4 || APART { opaque(yp) } else { yp } ^ f(&st[k].s, $x[k]);
-        if APART {
-          barrier();
-        }
+        // See `opaque` for why only up to 4 lanes.
+        $y[k] = if K <= 4 { opaque(yp) } else { yp } ^ f(&st[k].s, $x[k]);
       }
     };
   }

@@ -1,9 +1,11 @@
 //! x86_64's rounds, in assembly: every lane's round is one `asm!` block, so that the registers the
-//! loop needs are exactly these, at every lane count up to `MAX_LANES` (5 here):
-//! each lane's L and R (10), one base register for every lane's tables (the lanes sit side by side
-//! in one array, so lane k's S-box b is at a constant displacement from the first lane: one
-//! base+index+displacement address), two temporaries, the `bextr` control word and the S-box loop's
-//! counter: 15, the general registers x86_64 has besides the stack pointer. A 6th lane would spill.
+//! loop needs are exactly these, at every lane count up to `MAX_LANES` (6): each lane's L and R (12
+//! at 6 lanes), one base register for every lane's tables (the lanes sit side by side in one array,
+//! so lane k's S-box b is at a constant displacement from the first lane: one base+index+displacement
+//! address) and two temporaries: 15, the general registers x86_64 has besides the stack pointer. The
+//! S-box loop's counter lives in memory (`schedule::expand`), and `bextr`'s control word takes a
+//! register only up to 5 lanes (at 6, `rorx` + `movzx` instead). Checked in the release build's
+//! assembly: no stack reference in the S-box loop but the counter's, at every width.
 //!
 //! Why assembly rather than Rust. Left to LLVM, the same rounds interleave the lanes' loads and
 //! spill lane state from 4 lanes up (llvm-mca on the Rust kernel: 22 stores per block at 4 lanes, 91
@@ -13,9 +15,11 @@
 //! 17 instructions a round at one). LLVM never emits `bextr`, `rorx` or `shrx` on its own, even with
 //! BMI enabled. Measurements of the variants against the Rust kernel are in bench/results/lanes.md.
 //!
-//! Two forms: `Bmi` takes bits 16..24 out with BMI1's `bextr` (one instruction, control word in a
-//! register) and bits 8..16 with BMI2's `rorx` + `movzx` (no copy of the word); `Plain` uses
-//! copy, shift, zero-extend for both. The binaries stay baseline x86-64: `Bmi` is compiled into a
+//! Two variants: `Bmi` takes bits 16..24 out with BMI1's `bextr` (one instruction, control word in
+//! a register; up to 5 lanes) and bits 8..16 with BMI2's `rorx` + `movzx` (no copy of the word);
+//! `Plain` uses copy, shift, zero-extend for both. On the Xeon (Sapphire Rapids class) this was
+//! measured on, the two run alike (Intel's `bextr` is two micro-ops); the Zen 4 figures
+//! favoured `bextr` (one micro-op there). The binaries stay baseline x86-64: `Bmi` is compiled into a
 //! `#[target_feature(enable = "bmi1,bmi2")]` function and chosen at run time where the CPU has both.
 
 use core::arch::asm;

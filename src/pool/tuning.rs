@@ -92,7 +92,7 @@ mod tests {
   }
 
   /// A curve of `MAX_LANES` figures from a longer one, so that the tests read the same on every
-  /// target whatever its lane count.
+  /// target whatever its lane count (4 to 6): the cases below decide within the first 4.
   fn widths(curve: [f64; 6]) -> Throughput {
     std::array::from_fn(|i| curve[i])
   }
@@ -102,8 +102,8 @@ mod tests {
     assert_eq!(choose(&widths([30.0, 18.0, 24.0, 28.0, 20.0, 20.0])), 1);
     assert_eq!(choose(&widths([10.0, 18.0, 24.0, 28.0, 20.0, 20.0])), 4);
     // A near tie goes to fewer lanes: 30.5 is within 2% of 31, 97.9 is not within 2% of 100.
-    assert_eq!(choose(&widths([10.0, 18.0, 30.5, 30.0, 31.0, 31.0])), 3);
-    assert_eq!(choose(&widths([97.9, 98.1, 98.0, 99.0, 100.0, 90.0])), 2);
+    assert_eq!(choose(&widths([10.0, 18.0, 30.5, 31.0, 30.0, 30.0])), 3);
+    assert_eq!(choose(&widths([97.9, 98.1, 98.0, 100.0, 90.0, 90.0])), 2);
     // All alike: one lane.
     assert_eq!(choose(&[5.0; MAX_LANES]), 1);
   }
@@ -125,6 +125,7 @@ mod tests {
     // by up to 30% at random, each width independently: as long as one trial of each width ran
     // undisturbed, the choice is the one the clean curve gives.
     let truth = widths([1.0, 1.75, 2.2, 2.5, 2.65, 2.4]);
+    // 4 lanes on aarch64, 5 elsewhere.
     let clean = choose(&truth);
     for seed in 1..200 {
       let mut next = noise(seed);
