@@ -15,6 +15,10 @@
 //! 17 instructions a round at one). LLVM never emits `bextr`, `rorx` or `shrx` on its own, even with
 //! BMI enabled. Measurements of the variants against the Rust kernel are in bench/results/lanes.md.
 //!
+//! One lane runs the Rust rounds in both variants: it is bound by the latency of a round, not by
+//! registers, and there LLVM's schedule measured 2-4% faster than the assembly (0.956x of the earlier
+//! kernel with the assembly, 0.98-0.99x with the Rust rounds; bench/results/lanes.md).
+//!
 //! Two variants: `Bmi` takes bits 16..24 out with BMI1's `bextr` (one instruction, control word in
 //! a register; up to 5 lanes) and bits 8..16 with BMI2's `rorx` + `movzx` (no copy of the word);
 //! `Plain` uses copy, shift, zero-extend for both. On the Xeon (Sapphire Rapids class) this was
@@ -25,7 +29,7 @@
 use core::arch::asm;
 use core::mem::{offset_of, size_of};
 
-use super::schedule::{self, Rounds};
+use super::schedule::{self, Portable, Rounds};
 use super::{Lane, State};
 
 /// Where lane `k`'s S-box `b` starts, from the first lane.
@@ -200,6 +204,9 @@ pub(super) struct Plain;
 impl Rounds for Plain {
   #[inline(always)]
   fn encrypt<const K: usize>(lanes: &[Lane; K], l: &mut [u32; K], r: &mut [u32; K]) {
+    if K == 1 {
+      return Portable::encrypt(lanes, l, r);
+    }
     let ctl = ();
     encrypt!(plain, K, lanes, ctl, l, r);
   }
@@ -211,6 +218,9 @@ pub(super) struct Bmi;
 impl Rounds for Bmi {
   #[inline(always)]
   fn encrypt<const K: usize>(lanes: &[Lane; K], l: &mut [u32; K], r: &mut [u32; K]) {
+    if K == 1 {
+      return Portable::encrypt(lanes, l, r);
+    }
     let ctl = BITS_16_TO_24;
     if K <= 5 {
       encrypt!(bmi, K, lanes, ctl, l, r);
