@@ -8,16 +8,18 @@
 //! assembly: no stack reference in the S-box loop but the counter's, at every width.
 //!
 //! Why assembly rather than Rust. Left to LLVM, the same rounds interleave the lanes' loads and
-//! spill lane state from 4 lanes up (llvm-mca on the Rust kernel: 22 stores per block at 4 lanes, 91
-//! at 6); an empty `asm!` barrier between lanes' rounds did not stop it (LLVM's machine scheduler
-//! still moved the lanes' shifts across, and `_bextr2_u32`'s constant control word was
-//! rematerialised before every use, then re-zero-extended: 230 stack references per loop at 5 lanes,
-//! 17 instructions a round at one). LLVM never emits `bextr`, `rorx` or `shrx` on its own, even with
-//! BMI enabled. Measurements of the variants against the Rust kernel are in bench/results/lanes.md.
+//! spill lane state from 4 lanes up (issue #23's llvm-mca on the earlier kernel: 22 stores per block
+//! at 4 lanes, 91 at 6). Rust with `_bextr2_u32` and an empty `asm!` barrier between lanes' rounds
+//! did not stop it: LLVM's scheduler still moved the lanes' shifts across, and the constant control
+//! word was rematerialised before every use and the result zero-extended again (230 stack
+//! references per S-box loop iteration at 5 lanes, 17 instructions a round at one). LLVM never emits
+//! `bextr`, `rorx` or `shrx` on its own, even with BMI enabled. Measured against the earlier kernel
+//! (interleaved, thread CPU time; bench/results/lanes.md): 1.07-1.08x the work per cycle at 5 and
+//! 6 lanes, alike from 2 to 4.
 //!
 //! One lane runs the Rust rounds in both variants: it is bound by the latency of a round, not by
-//! registers, and there LLVM's schedule measured 2-4% faster than the assembly (0.956x of the earlier
-//! kernel with the assembly, 0.98-0.99x with the Rust rounds; bench/results/lanes.md).
+//! registers, and there LLVM's schedule measured 2-3% faster than the assembly (0.956x of the earlier
+//! kernel with the assembly, 0.97-0.99x with the Rust rounds; bench/results/lanes.md).
 //!
 //! Two variants: `Bmi` takes bits 16..24 out with BMI1's `bextr` (one instruction, control word in
 //! a register; up to 5 lanes) and bits 8..16 with BMI2's `rorx` + `movzx` (no copy of the word);
