@@ -1,9 +1,10 @@
 //! The kernel against the `bcrypt` crate, an implementation we did not write: random passwords
 //! (0–100 arbitrary bytes, NULs included), random salts, costs 4–8 on one lane; and the pool's own
 //! lane driver at every width, with jobs arriving while others are mid-schedule, some cancelled and
-//! (with `fault-injection`) some panicking.
+//! (with `fault-injection`) some panicking. Every case runs on each kernel variant this CPU has
+//! (`kernel::with_variant`), not only the one it would pick.
 use bcrypt_offload::format::{Minor, Setting};
-use bcrypt_offload::kernel::{self, MAX_LANES};
+use bcrypt_offload::kernel::{self, Variant, MAX_LANES};
 use bcrypt_offload::pool::JobFailure;
 use proptest::prelude::*;
 
@@ -111,18 +112,22 @@ proptest! {
     width in 1..=MAX_LANES,
   ) {
     quiet_injected_faults();
-    for (job, record) in jobs.iter().zip(arrivals::run(arrivals_of(&jobs), width)) {
-      match record.outcome {
-        Ok(ctext) => {
-          prop_assert!(!job.faulty());
-          prop_assert_eq!(
-            job.setting().hash_string(&ctext),
-            reference(&job.password, job.cost, job.salt)
-          );
+    for variant in Variant::available() {
+      let records = kernel::with_variant(variant, || arrivals::run(arrivals_of(&jobs), width));
+      for (job, record) in jobs.iter().zip(records) {
+        match record.outcome {
+          Ok(ctext) => {
+            prop_assert!(!job.faulty());
+            prop_assert_eq!(
+              job.setting().hash_string(&ctext),
+              reference(&job.password, job.cost, job.salt),
+              "{:?}", variant
+            );
+          }
+          Err(JobFailure::Panicked) => prop_assert!(job.faulty()),
+          // When it may be cancelled is `arrivals::run`'s to check.
+          Err(_) => prop_assert!(job.cancel_after.is_some()),
         }
-        Err(JobFailure::Panicked) => prop_assert!(job.faulty()),
-        // When it may be cancelled is `arrivals::run`'s to check.
-        Err(_) => prop_assert!(job.cancel_after.is_some()),
       }
     }
   }
@@ -132,8 +137,11 @@ proptest! {
     (password, cost, salt) in (proptest::collection::vec(any::<u8>(), 0..=100), 4u32..=8, any::<[u8; 16]>())
   ) {
     let setting = Setting { minor: Minor::Y, cost, salt };
-    let hash = setting.hash_string(&kernel::hash_one(&setting.input(&password)));
-    prop_assert_eq!(hash, reference(&password, cost, salt).replacen("$2b$", "$2y$", 1));
+    let expected = reference(&password, cost, salt).replacen("$2b$", "$2y$", 1);
+    for variant in Variant::available() {
+      let ctext = kernel::with_variant(variant, || kernel::hash_one(&setting.input(&password)));
+      prop_assert_eq!(setting.hash_string(&ctext), expected.clone(), "{:?}", variant);
+    }
   }
 }
 

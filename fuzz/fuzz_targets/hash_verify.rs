@@ -1,13 +1,14 @@
 //! Arbitrary passwords and salts hashed at low cost, one lane and several: the hashes must verify,
 //! parse back, match the `bcrypt` crate, and not depend on how the pool's lane driver batched them,
-//! jobs joining, leaving and cancelled mid-batch.
+//! jobs joining, leaving and cancelled mid-batch; on each kernel variant this CPU has
+//! (`kernel::with_variant`), not only the one it would pick.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use bcrypt_offload::format::{
   get_rounds, key_words, verify_result, verify_setting, Minor, Setting, ALPHABET,
 };
-use bcrypt_offload::kernel::{hash_one, Ciphertext, MAX_LANES};
+use bcrypt_offload::kernel::{hash_one, with_variant, Ciphertext, Variant, MAX_LANES};
 use bcrypt_offload::pool::JobFailure;
 use libfuzzer_sys::fuzz_target;
 
@@ -69,7 +70,9 @@ struct Case {
 fuzz_target!(|case: Case| {
   check_one(&case.job, &case.edit);
   let queue = &case.queue[..case.queue.len().min(MAX_LANES + 2)];
-  check_lanes(queue, 1 + usize::from(case.lanes) % MAX_LANES);
+  for variant in Variant::available() {
+    with_variant(variant, || check_lanes(queue, 1 + usize::from(case.lanes) % MAX_LANES));
+  }
 });
 
 fn check_one(job: &Job, edit: &Edit) {
@@ -88,6 +91,10 @@ fn check_one(job: &Job, edit: &Edit) {
   assert!(verify_result(&setting, &hash, &ctext));
 
   assert_eq!(ctext, reference(&setting, &password), "{job:?}");
+  for variant in Variant::available() {
+    let theirs = with_variant(variant, || hash_one(&setting.input(&password)));
+    assert_eq!(ctext, theirs, "{variant:?} for {job:?}");
+  }
   // The crate's own password handling (NUL appended, cut to 72 bytes) is ours except for `$2a$`
   // passwords of 255 bytes and more, and it has no `$2$`.
   let version = match setting.minor {
@@ -154,7 +161,8 @@ fn check_lanes(jobs: &[Job], width: usize) {
   for (job, record) in jobs.iter().zip(arrivals::run(arrivals, width)) {
     match record.outcome {
       Ok(ctext) => {
-        let alone = hash_one(&job.setting().input(&job.password()));
+        // Alone, on the portable kernel: the variants are checked against each other too.
+        let alone = with_variant(Variant::Portable, || hash_one(&job.setting().input(&job.password())));
         assert_eq!(ctext, alone, "{job:?} in lanes of {width}, queue {jobs:?}");
       }
       Err(JobFailure::Cancelled) if job.cancel.is_some() => {}
