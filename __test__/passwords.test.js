@@ -318,3 +318,43 @@ test("OWASP's parameters by default: argon2id m=19456, t=2, p=1, read back by ar
   assert.equal(argon2.needsRehash(stored, { memoryCost: 19456, timeCost: 2, parallelism: 1 }), false)
   assert.deepEqual(await passwords.verify('pw', stored), { ok: true, needsRehash: false })
 })
+
+test('every format is computed off the event loop: the loop keeps turning while a verify runs', async () => {
+  const passwords = createPasswords(LOW_BCRYPT)
+  const stored = {
+    bcrypt: bcryptjs.hashSync('pw', 8),
+    argon2id: await argon2.hash('pw', { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 }),
+    django: djangoHash('pw', 'salt', 300_000),
+    betterAuth: betterAuthHash('pw'),
+    legacy: `md5:${bcryptjs.hashSync(crypto.createHash('md5').update('pw').digest('hex'), 8)}`,
+  }
+  for (const [name, value] of Object.entries(stored)) {
+    let settled = false
+    const verified = passwords.verify('pw', value).finally(() => {
+      settled = true
+    })
+    // Computed on the calling thread, the whole verify would be done before the first turn.
+    let turns = 0
+    while (!settled) {
+      await new Promise((resolve) => setImmediate(resolve))
+      turns++
+    }
+    assert.deepEqual(await verified, { ok: true, needsRehash: true }, name)
+    assert.ok(turns > 1, `${name}: the loop turned ${turns} time(s) while it ran`)
+  }
+})
+
+test('passwords.d.ts declares what passwords.js exports and what a passwords module has', () => {
+  const ts = require('typescript')
+  const path = require('node:path')
+  const file = path.join(__dirname, '..', 'passwords.d.ts')
+  const program = ts.createProgram([file], { strict: true, noEmit: true })
+  assert.deepEqual(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), [])
+  const checker = program.getTypeChecker()
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)))
+  const values = exports.filter((s) => s.flags & ts.SymbolFlags.Value).map((s) => s.name).sort()
+  assert.deepEqual(values, Object.keys(require('../passwords.js')).sort())
+  const iface = exports.find((s) => s.name === 'Passwords')
+  const members = checker.getDeclaredTypeOfSymbol(iface).getProperties().map((s) => s.name).sort()
+  assert.deepEqual(members, Object.keys(createPasswords(LOW_BCRYPT)).sort())
+})
