@@ -131,6 +131,13 @@ test('needsRehash: an argon2 hash is current only at the policy’s type, m, t, 
   // Still verifiable: argon2 writes the associated data into the string.
   assert.equal((await passwords.verify('pw', await make({ associatedData: Buffer.from('tenant 7') }))).ok, true)
   assert.equal(passwords.needsRehash(bcryptjs.hashSync('pw', 4)), true)
+  // Version 0x10, with its v=16 and as the oldest hashes show it, with none: verified, then upgraded.
+  const v16 = await make({ version: 0x10 })
+  assert.match(v16, /^\$argon2id\$v=16\$/)
+  for (const old of [v16, v16.replace('$v=16', '')]) {
+    assert.deepEqual(await passwords.verify('pw', old), { ok: true, needsRehash: true })
+    assert.equal((await passwords.verify('pw!', old)).ok, false)
+  }
 })
 
 test('the upgrade flow: verify old → needsRehash → hash new → verify new, from every format to each policy', async () => {
@@ -176,7 +183,7 @@ const JUNK = [
   ['$argon2x$v=19$m=1024,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$' + 'A'.repeat(43), REASONS.MALFORMED],
   [wellFormedArgon2.replace('v=19', 'v=18'), REASONS.MALFORMED],
   [wellFormedArgon2.replace('v=19', 'v=019'), REASONS.MALFORMED],
-  [wellFormedArgon2.replace('$v=19', ''), REASONS.MALFORMED],
+  [wellFormedArgon2.replace('v=19', 'v=1'), REASONS.MALFORMED],
   [wellFormedArgon2.replace('p=1', 'p=0'), REASONS.MALFORMED],
   [wellFormedArgon2.replace('t=2', 't=0'), REASONS.MALFORMED],
   [wellFormedArgon2.replace('m=1024', 'm=7'), REASONS.MALFORMED],

@@ -4,9 +4,11 @@
 // reference implementation and bcrypt-offload/argon2 write them:
 //   $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>      (argon2i and argon2d too)
 // salt and hash in base64 without padding; node-argon2 adds `,data=<base64>` for associated data.
+// Read as strictly as bcrypt-offload/argon2 reads them (src/kdf/phc.rs), so that what passes here
+// is what it can check.
 // Checked by bcrypt-offload/argon2's verify, on the package's pool.
 
-const SHAPE = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)(?:,data=([A-Za-z0-9+/]*))?\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/
+const SHAPE = /^\$(argon2(?:id|i|d))\$(?:v=(\d+)\$)?m=(\d+),t=(\d+),p=(\d+)(?:,data=([A-Za-z0-9+/]*))?\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/
 
 // RFC 9106's bounds (section 3.1): parallelism 1 to 2^24-1, at least 8·p KiB of memory, at least one
 // pass, 32-bit fields; salts of at least 8 bytes and tags of at least 4.
@@ -14,17 +16,14 @@ const MAX_U32 = 2 ** 32 - 1
 const MAX_PARALLELISM = 2 ** 24 - 1
 const MIN_SALT_BYTES = 8
 const MIN_HASH_BYTES = 4
-// The widest salt (48 bytes: 64 base64 characters) and tag (64 bytes) the PHC types of RustCrypto's
-// `password-hash` crate hold, which bcrypt-offload/argon2 parses with; the peers' defaults (16 and
-// 32) sit well inside.
-const MAX_SALT_BYTES = 48
-const MAX_HASH_BYTES = 64
 // A stored value asking for more than 2^24 KiB-passes (16 GiB of memory filled: libsodium's
 // "sensitive" level, 1 GiB × 4 passes, is a quarter of it) is refused as malformed rather than
 // computed: it would hold a pool thread (and its memory budget) for many seconds per login.
 const MAX_STORED_WORK = 2 ** 24
-// Version 0x13 (19), the current one; 0x10 hashes predate 2016 and nothing here makes them.
+// Version 0x13 (19), the current one, and 0x10 (16), which hashes from before 2016 carry, or show by
+// having no `v=` at all (as the `argon2` package reads them).
 const VERSION = 19
+const VERSIONS = [16, 19]
 
 // The policy's hashes: what argon2 and bcrypt-offload/argon2 make by default.
 const SALT_BYTES = 16
@@ -45,12 +44,12 @@ function parse(stored) {
   const match = SHAPE.exec(stored)
   if (!match) return { malformed: true }
   const [, type, v, m, t, p, data, salt, hash] = match
-  if (![v, m, t, p].every((n) => DECIMAL.test(n))) return { malformed: true }
-  const [version, memoryCost, timeCost, parallelism] = [v, m, t, p].map(Number)
+  if (![v ?? '16', m, t, p].every((n) => DECIMAL.test(n))) return { malformed: true }
+  const [version, memoryCost, timeCost, parallelism] = [v ?? '16', m, t, p].map(Number)
   const saltBytes = base64Bytes(salt)
   const hashBytes = base64Bytes(hash)
   const valid =
-    version === VERSION &&
+    VERSIONS.includes(version) &&
     parallelism >= 1 &&
     parallelism <= MAX_PARALLELISM &&
     memoryCost >= 8 * parallelism &&
@@ -58,20 +57,19 @@ function parse(stored) {
     timeCost >= 1 &&
     memoryCost * timeCost <= MAX_STORED_WORK &&
     saltBytes >= MIN_SALT_BYTES &&
-    saltBytes <= MAX_SALT_BYTES &&
     hashBytes >= MIN_HASH_BYTES &&
-    hashBytes <= MAX_HASH_BYTES &&
     (data === undefined || !Number.isNaN(base64Bytes(data)))
   if (!valid) return { malformed: true }
-  return { format: type, memoryCost, timeCost, parallelism, associatedData: data !== undefined, saltBytes, hashBytes, digest: stored }
+  return { format: type, version, memoryCost, timeCost, parallelism, associatedData: data !== undefined, saltBytes, hashBytes, digest: stored }
 }
 
 const verify = ({ argon2 }, password, parsed, schedule) => argon2.verify(parsed.digest, password, schedule)
 
-/** Whether the policy makes this very kind of hash today: argon2id, its m, t and p, default lengths. */
+/** Whether the policy makes this very kind of hash today: argon2id 0x13, its m, t and p, default lengths. */
 const current = (parsed, policy) =>
   policy.algorithm === 'argon2id' &&
   parsed.format === 'argon2id' &&
+  parsed.version === VERSION &&
   parsed.memoryCost === policy.memoryCost &&
   parsed.timeCost === policy.timeCost &&
   parsed.parallelism === policy.parallelism &&
