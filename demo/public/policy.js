@@ -20,7 +20,7 @@ export function policySwitch({ form, select, status, table }) {
       const row = body.insertRow()
       row.insertCell().textContent = String(count.accounts)
       row.insertCell().textContent = format
-      row.insertCell().textContent = `${count.current} (the rest are upgraded at their next login)`
+      row.insertCell().textContent = String(count.current)
     }
   }
 
