@@ -26,8 +26,13 @@ export type Password = string | Uint8Array
 /** How the call is scheduled on the pool: signal, priority, key, timeout, deadline (as bcrypt-offload's calls). */
 export type Schedule = AsyncOptions
 
-/** Why `ok` is false. */
-export type Reason = 'ERR_PASSWORD_MISMATCH' | 'ERR_PASSWORD_HASH_UNKNOWN' | 'ERR_PASSWORD_HASH_MALFORMED'
+/**
+ * Why `ok` is false: a wrong password; a stored value in no known format; one in a known format with
+ * invalid fields; one asking for more work than any real deployment stores (bcrypt cost above 20,
+ * argon2 m·t above 2^24 KiB-passes, PBKDF2 above ten million iterations) or more memory than the
+ * pool's whole budget.
+ */
+export type Reason = 'ERR_PASSWORD_MISMATCH' | 'ERR_PASSWORD_HASH_UNKNOWN' | 'ERR_PASSWORD_HASH_MALFORMED' | 'ERR_PASSWORD_HASH_TOO_COSTLY'
 
 export interface VerifyResult {
   /** Whether the password matches the stored hash. */
@@ -71,7 +76,12 @@ export interface Passwords {
 }
 
 /** The reason codes, by name. */
-export declare const REASONS: Readonly<{ MISMATCH: 'ERR_PASSWORD_MISMATCH'; UNKNOWN: 'ERR_PASSWORD_HASH_UNKNOWN'; MALFORMED: 'ERR_PASSWORD_HASH_MALFORMED' }>
+export declare const REASONS: Readonly<{
+  MISMATCH: 'ERR_PASSWORD_MISMATCH'
+  UNKNOWN: 'ERR_PASSWORD_HASH_UNKNOWN'
+  MALFORMED: 'ERR_PASSWORD_HASH_MALFORMED'
+  TOO_COSTLY: 'ERR_PASSWORD_HASH_TOO_COSTLY'
+}>
 
 /** A passwords module for `policy`; a TypeError or RangeError (with a `code`) for a bad one. */
 export declare function createPasswords(policy: Policy): Passwords

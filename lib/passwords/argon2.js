@@ -8,6 +8,8 @@
 // is what it can check.
 // Checked by bcrypt-offload/argon2's verify, on the package's pool.
 
+const { REASONS } = require('./errors.js')
+
 const SHAPE = /^\$(argon2(?:id|i|d))\$(?:v=(\d+)\$)?m=(\d+),t=(\d+),p=(\d+)(?:,data=([A-Za-z0-9+/]*))?\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/
 
 // RFC 9106's bounds (section 3.1): parallelism 1 to 2^24-1, at least 8·p KiB of memory, at least one
@@ -17,8 +19,9 @@ const MAX_PARALLELISM = 2 ** 24 - 1
 const MIN_SALT_BYTES = 8
 const MIN_HASH_BYTES = 4
 // A stored value asking for more than 2^24 KiB-passes (16 GiB of memory filled: libsodium's
-// "sensitive" level, 1 GiB × 4 passes, is a quarter of it) is refused as malformed rather than
-// computed: it would hold a pool thread (and its memory budget) for many seconds per login.
+// "sensitive" level, 1 GiB × 4 passes, is a quarter of it) is refused (TOO_COSTLY) rather than
+// computed: it would hold a pool thread (and its memory budget) for many seconds per login. One
+// within that but over the pool's whole memory budget is refused by the pool, and so too.
 const MAX_STORED_WORK = 2 ** 24
 // Version 0x13 (19), the current one, and 0x10 (16), which hashes from before 2016 carry, or show by
 // having no `v=` at all (as the `argon2` package reads them).
@@ -42,9 +45,9 @@ function base64Bytes(text) {
 function parse(stored) {
   if (!stored.startsWith('$argon2')) return undefined
   const match = SHAPE.exec(stored)
-  if (!match) return { malformed: true }
+  if (!match) return { reason: REASONS.MALFORMED }
   const [, type, v, m, t, p, data, salt, hash] = match
-  if (![v ?? '16', m, t, p].every((n) => DECIMAL.test(n))) return { malformed: true }
+  if (![v ?? '16', m, t, p].every((n) => DECIMAL.test(n))) return { reason: REASONS.MALFORMED }
   const [version, memoryCost, timeCost, parallelism] = [v ?? '16', m, t, p].map(Number)
   const saltBytes = base64Bytes(salt)
   const hashBytes = base64Bytes(hash)
@@ -55,11 +58,12 @@ function parse(stored) {
     memoryCost >= 8 * parallelism &&
     memoryCost <= MAX_U32 &&
     timeCost >= 1 &&
-    memoryCost * timeCost <= MAX_STORED_WORK &&
+    timeCost <= MAX_U32 &&
     saltBytes >= MIN_SALT_BYTES &&
     hashBytes >= MIN_HASH_BYTES &&
     (data === undefined || !Number.isNaN(base64Bytes(data)))
-  if (!valid) return { malformed: true }
+  if (!valid) return { reason: REASONS.MALFORMED }
+  if (memoryCost * timeCost > MAX_STORED_WORK) return { reason: REASONS.TOO_COSTLY }
   return { format: type, version, memoryCost, timeCost, parallelism, associatedData: data !== undefined, saltBytes, hashBytes, digest: stored }
 }
 

@@ -11,6 +11,8 @@
 
 const crypto = require('node:crypto')
 
+const { REASONS } = require('./errors.js')
+
 const LOOKS_LIKE = /^[0-9a-f]+:[0-9a-f]+$/i
 const SHAPE = /^([0-9a-f]{32}):([0-9a-f]{128})$/i
 const PARAMS = Object.freeze({ N: 16384, r: 16, p: 1, keyLength: 64 })
@@ -18,7 +20,7 @@ const PARAMS = Object.freeze({ N: 16384, r: 16, p: 1, keyLength: 64 })
 function parse(stored) {
   if (!LOOKS_LIKE.test(stored)) return undefined
   const match = SHAPE.exec(stored)
-  if (!match) return { malformed: true }
+  if (!match) return { reason: REASONS.MALFORMED }
   return { format: 'better-auth-scrypt', salt: match[1], key: Buffer.from(match[2], 'hex') }
 }
 

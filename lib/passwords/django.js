@@ -11,20 +11,22 @@
 
 const crypto = require('node:crypto')
 
+const { REASONS } = require('./errors.js')
+
 const PREFIX = 'pbkdf2_sha256$'
 const SHAPE = /^pbkdf2_sha256\$([1-9]\d{0,8})\$([^$]{1,256})\$([A-Za-z0-9+/]{43}=)$/
 const KEY_BYTES = 32
 // Django 6.0 makes 1,200,000 iterations. A stored count above ten million (several seconds of a
-// core) is refused as malformed rather than computed: no login can wait for it, and a huge one
+// core) is refused (TOO_COSTLY) rather than computed: no login can wait for it, and a huge one
 // would hold a pool thread hostage.
 const MAX_STORED_ITERATIONS = 10_000_000
 
 function parse(stored) {
   if (!stored.startsWith(PREFIX)) return undefined
   const match = SHAPE.exec(stored)
-  if (!match) return { malformed: true }
+  if (!match) return { reason: REASONS.MALFORMED }
   const iterations = Number(match[1])
-  if (iterations > MAX_STORED_ITERATIONS) return { malformed: true }
+  if (iterations > MAX_STORED_ITERATIONS) return { reason: REASONS.TOO_COSTLY }
   return { format: 'django-pbkdf2-sha256', iterations, salt: match[2], key: Buffer.from(match[3], 'base64') }
 }
 

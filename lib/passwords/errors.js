@@ -27,8 +27,10 @@ const REASONS = Object.freeze({
   MISMATCH: 'ERR_PASSWORD_MISMATCH',
   /** Not a string, or no format this module knows. */
   UNKNOWN: 'ERR_PASSWORD_HASH_UNKNOWN',
-  /** A known format whose fields are invalid, or ask for more work than any real deployment stores. */
+  /** A known format whose fields are invalid. */
   MALFORMED: 'ERR_PASSWORD_HASH_MALFORMED',
+  /** Well formed, but asks for more work than any real deployment stores, or more memory than the pool's budget. */
+  TOO_COSTLY: 'ERR_PASSWORD_HASH_TOO_COSTLY',
 })
 
 module.exports = { error, REASONS }

@@ -7,6 +7,7 @@
 
 const { compareLegacy } = require('../legacy.js')
 const bcryptFormat = require('./bcrypt.js')
+const { REASONS } = require('./errors.js')
 
 const PREFIX = /^(md5|sha1):/
 
@@ -14,7 +15,8 @@ function parse(stored) {
   const prefix = PREFIX.exec(stored)
   if (!prefix) return undefined
   const inner = bcryptFormat.parse(stored.slice(prefix[0].length))
-  if (!inner || inner.malformed) return { malformed: true }
+  if (!inner) return { reason: REASONS.MALFORMED }
+  if (inner.reason) return inner
   return { format: `legacy-${prefix[1]}`, stored }
 }
 

@@ -9,6 +9,10 @@
 const { error, REASONS } = require('./errors.js')
 const { checkPolicy } = require('./policy.js')
 
+// The pool's refusal of a job that needs more memory than its whole budget (lib/errors.js): for a
+// stored hash, one this pool cannot check, answered as the other unreadable values are.
+const OVER_BUDGET = 'ERR_BCRYPT_MEMORY_BUDGET'
+
 // In the order they are tried; each recognises its own values by their prefix or shape only, so
 // at most one claims a string.
 const FORMATS = [require('./bcrypt.js'), require('./argon2.js'), require('./django.js'), require('./legacy.js'), require('./better-auth.js')]
@@ -21,7 +25,7 @@ function identify(stored) {
   for (const format of FORMATS) {
     const parsed = format.parse(stored)
     if (parsed === undefined) continue
-    return parsed.malformed ? { reason: REASONS.MALFORMED } : { parsed, format }
+    return parsed.reason ? { reason: parsed.reason } : { parsed, format }
   }
   return { reason: REASONS.UNKNOWN }
 }
@@ -76,6 +80,11 @@ function createPasswords(policy, backends) {
     return false
   }
 
+  async function unreadable(password, schedule, reason) {
+    await verifyUnknown(password, schedule)
+    return { ok: false, needsRehash: true, reason }
+  }
+
   /**
    * `{ ok, needsRehash, reason? }` for `password` against `stored`, whatever its format. A value
    * no format can check costs the same work (verifyUnknown) and answers `ok: false` with its
@@ -85,11 +94,14 @@ function createPasswords(policy, backends) {
   async function verify(password, stored, schedule) {
     checkArguments(password, schedule)
     const { parsed, format, reason } = identify(stored)
-    if (reason) {
-      await verifyUnknown(password, schedule)
-      return { ok: false, needsRehash: true, reason }
+    if (reason) return unreadable(password, schedule, reason)
+    let ok
+    try {
+      ok = (await format.verify(backends, password, parsed, schedule)) === true
+    } catch (err) {
+      if (err?.code !== OVER_BUDGET) throw err
+      return unreadable(password, schedule, REASONS.TOO_COSTLY)
     }
-    const ok = (await format.verify(backends, password, parsed, schedule)) === true
     const needsRehash = !format.current(parsed, current)
     return ok ? { ok, needsRehash } : { ok, needsRehash, reason: REASONS.MISMATCH }
   }
