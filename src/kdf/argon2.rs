@@ -5,6 +5,8 @@
 use ::argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
 use zeroize::Zeroizing;
 
+use super::blocks::Blocks;
+
 /// OWASP's Password Storage Cheat Sheet's first choice: argon2id, 19 MiB, 2 passes, 1 lane.
 pub const DEFAULT_MEMORY_COST: u32 = 19 * 1024;
 pub const DEFAULT_TIME_COST: u32 = 2;
@@ -167,8 +169,9 @@ impl Job {
     )
     .expect("a secret's length fits u32");
     let mut out = vec![0; self.crate_params.output_len().expect("set in new")];
+    let blocks = Blocks::new(self.crate_params.block_count());
     context
-      .hash_password_into(&self.password, &self.salt, &mut out)
+      .hash_password_into_with_memory(&self.password, &self.salt, &mut out, blocks)
       .expect("checked in Job::new");
     out
   }
