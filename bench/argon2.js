@@ -103,13 +103,13 @@ async function main() {
     `\`${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench:argon2\` (\`node bench/argon2.js\`). ${os.cpus()[0].model}, ${os.availableParallelism()} cores; ` +
       `argon2id m=${PARAMS.memoryCost} KiB, t=${PARAMS.timeCost}, p=${PARAMS.parallelism}, 32-byte tags; ${IN_FLIGHT} callers in flight for ${SECONDS} s per run, ` +
       `each contender in a process of its own (${versions}); libuv threadpool ${process.env.UV_THREADPOOL_SIZE ?? 4}; medians of ${RUNS} run(s), contenders interleaved. ` +
-      `All four gave the same tag for one password and salt before timing. "vs best peer": how many times better than the best of the others (>1 is better).`,
+      `All ${names.length} gave the same tag for one password and salt before timing. "vs best peer": how many times better than the best of the others (>1 is better).`,
     '',
     table('Hashes per second', 'hashes/s', med('hashesPerSecond'), 'higher'),
     table('fs.readFile p99 while saturated (a read issued every 5 ms)', 'ms', med('readP99'), 'lower'),
     table('Peak RSS of the process (resourceUsage().maxRSS)', 'MB', med('peakRssMB'), 'lower'),
   ]
-  if (QUICK) sections.push('A smoke run (BENCH_QUICK=1): one short run per contender on a shared machine; not figures to quote.\n')
+  if (QUICK) sections.push(`A smoke run (BENCH_QUICK=1): one short run per contender; load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores at the end. Not figures to quote.\n`)
   const text = sections.join('\n')
   console.log(text)
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true })
