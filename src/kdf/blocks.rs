@@ -87,6 +87,6 @@ impl AsMut<[Block]> for Blocks {
 #[cfg(not(unix))]
 impl Drop for Blocks {
   fn drop(&mut self) {
-    zeroize::Zeroize::zeroize(&mut self.vec[..]);
+    self.vec.iter_mut().for_each(zeroize::Zeroize::zeroize);
   }
 }
