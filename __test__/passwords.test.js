@@ -371,3 +371,44 @@ test('passwords.d.ts declares what passwords.js exports and what a passwords mod
   const members = checker.getDeclaredTypeOfSymbol(iface).getProperties().map((s) => s.name).sort()
   assert.deepEqual(members, Object.keys(createPasswords(LOW_BCRYPT)).sort())
 })
+
+test('passwords.d.ts types a sample of every call, and refuses the wrong policies (tsc, strict)', (t) => {
+  const ts = require('typescript')
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'passwords-types-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const entry = JSON.stringify(path.join(__dirname, '..', 'passwords'))
+  const sample = `
+    import passwordsModule = require(${entry})
+    import type { Passwords, VerifyResult, Format, Reason } from ${entry}
+    async function sample(): Promise<void> {
+      const argon: Passwords = passwordsModule.createPasswords({ algorithm: 'argon2id', memoryCost: 19456, timeCost: 2, parallelism: 1 })
+      const bcrypt: Passwords = passwordsModule.createPasswords({ algorithm: 'bcrypt', cost: 12 })
+      passwordsModule.createPasswords({ algorithm: 'argon2id' })
+      // @ts-expect-error bcrypt has no memoryCost
+      passwordsModule.createPasswords({ algorithm: 'bcrypt', memoryCost: 1 })
+      // @ts-expect-error argon2id has no cost
+      passwordsModule.createPasswords({ algorithm: 'argon2id', cost: 10 })
+      // @ts-expect-error only argon2id and bcrypt
+      passwordsModule.createPasswords({ algorithm: 'scrypt' })
+      const stored: string = await argon.hash('pw', { priority: 'low', signal: AbortSignal.timeout(1000) })
+      const r: VerifyResult = await bcrypt.verify(Buffer.from('pw'), stored, { priority: 'high', key: 'ann', timeout: 2000, deadline: new Date() })
+      const ok: boolean = r.ok
+      const again: boolean = r.needsRehash
+      const why: Reason | undefined = r.reason
+      const none: false = await argon.verifyUnknown('pw')
+      const stale: boolean = argon.needsRehash(null)
+      const format: Format | undefined = argon.formatOf(stored)
+      const code: 'ERR_PASSWORD_HASH_TOO_COSTLY' = passwordsModule.REASONS.TOO_COSTLY
+      void [ok, again, why, none, stale, format, code]
+    }
+    void sample
+  `
+  const file = path.join(dir, 'sample.cts')
+  fs.writeFileSync(file, sample)
+  const program = ts.createProgram([file], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: ['node'], typeRoots: [path.join(__dirname, '..', 'node_modules', '@types')] })
+  const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  assert.deepEqual(problems, [])
+})
