@@ -412,3 +412,28 @@ test('passwords.d.ts types a sample of every call, and refuses the wrong policie
   const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
   assert.deepEqual(problems, [])
 })
+
+test('random passwords (fast-check): each format made by a peer verifies its own password, and not a neighbour', async () => {
+  const fc = require('fast-check')
+  const passwords = createPasswords(LOW_ARGON2)
+  await fc.assert(
+    fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), async (password, suffix) => {
+      const other = password + suffix
+      const made = {
+        bcrypt: bcryptjs.hashSync(password, 4),
+        argon2: await nodeRs.hash(password, { algorithm: 2, memoryCost: 256, timeCost: 1, parallelism: 1 }),
+        django: djangoHash(password, 'fc', 10),
+        betterAuth: betterAuthHash(password),
+      }
+      for (const [name, stored] of Object.entries(made)) {
+        // bcrypt reads only the first 72 bytes: a suffix past them is the same password to it.
+        const same = name === 'bcrypt' && Buffer.byteLength(password) >= 72
+        // Better Auth compares NFKC forms: a suffix may fold into the same text.
+        const folded = name === 'betterAuth' && other.normalize('NFKC') === password.normalize('NFKC')
+        assert.equal((await passwords.verify(password, stored)).ok, true, name)
+        assert.equal((await passwords.verify(other, stored)).ok, same || folded, name)
+      }
+    }),
+    { numRuns: 25 },
+  )
+})
