@@ -18,6 +18,14 @@ pub struct Blocks {
   len: usize,
 }
 
+/// On Linux the whole mapping is faulted in when it is made, in one call, rather than a page at a
+/// time as argon2 first touches it: 15.3 ms a hash at m=19456, t=2 instead of 17.8 (thread CPU
+/// time, this machine; a reused heap buffer takes 13.6).
+#[cfg(target_os = "linux")]
+const POPULATE: libc::c_int = libc::MAP_POPULATE;
+#[cfg(all(unix, not(target_os = "linux")))]
+const POPULATE: libc::c_int = 0;
+
 #[cfg(unix)]
 impl Blocks {
   /// `len` blocks, zeroed. Panics if the OS refuses the mapping: the pool reports it as the job's
@@ -33,7 +41,7 @@ impl Blocks {
         std::ptr::null_mut(),
         bytes,
         libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | POPULATE,
         -1,
         0,
       )
