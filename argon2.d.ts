@@ -25,7 +25,7 @@ export interface Options {
   salt?: Uint8Array
   /** A key (pepper) mixed in; the same must be given to `verify`. */
   secret?: Uint8Array
-  /** At most 32 bytes; recorded in the PHC string (`data=`), as `argon2` does. */
+  /** Recorded in the PHC string (`data=`), as `argon2` does. */
   associatedData?: Uint8Array
 }
 

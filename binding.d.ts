@@ -35,8 +35,6 @@ export declare const ARGON2_DEFAULT_SALT_LENGTH: number
 
 export declare const ARGON2_DEFAULT_TIME_COST: number
 
-export declare const ARGON2_MAX_ASSOCIATED_DATA_LENGTH: number
-
 export declare const ARGON2_MAX_PARALLELISM: number
 
 export declare const ARGON2_MIN_HASH_LENGTH: number

@@ -114,7 +114,7 @@ test('hashes are byte-identical with argon2 and @node-rs/argon2 and each verifie
 
 test('associated data round-trips with argon2, which records it as data=', async () => {
   await fc.assert(
-    fc.asyncProperty(password, params, fc.uint8Array({ minLength: 1, maxLength: 32 }).map(Buffer.from), async (pw, p, ad) => {
+    fc.asyncProperty(password, params, fc.uint8Array({ minLength: 1, maxLength: 100 }).map(Buffer.from), async (pw, p, ad) => {
       const options = { ...optionsOf(p), associatedData: ad }
       const mine = await ours.hash(pw, options)
       assert.equal(mine, await nodeArgon2.hash(pw, options))
@@ -157,7 +157,7 @@ test('bad options are refused with a Node-style code before anything is queued',
     [{ timeCost: 0 }, RangeError, 'ERR_OUT_OF_RANGE', /timeCost/],
     [{ hashLength: 3 }, RangeError, 'ERR_OUT_OF_RANGE', /hashLength/],
     [{ salt: Buffer.alloc(7) }, RangeError, 'ERR_OUT_OF_RANGE', /salt/],
-    [{ associatedData: Buffer.alloc(33) }, RangeError, 'ERR_OUT_OF_RANGE', /associatedData/],
+    [{ associatedData: 'ad' }, TypeError, 'ERR_INVALID_ARG_TYPE', /associatedData/],
     [{ type: 3 }, RangeError, 'ERR_OUT_OF_RANGE', /type/],
     [{ version: 0x12 }, RangeError, 'ERR_OUT_OF_RANGE', /version/],
     [{ memoryCost: 1.5 }, RangeError, 'ERR_OUT_OF_RANGE', /memoryCost/],

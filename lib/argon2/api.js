@@ -12,7 +12,6 @@
 //   throws for some and answers `false` for others): a login never tells them apart.
 // - `needsRehash` also compares the type (an argon2i hash under an argon2id policy needs one).
 // - Options may add `signal`, `priority`, `key`, `timeout` and `deadline`, as bcrypt's calls take.
-// - `associatedData` is at most 32 bytes (RustCrypto's `argon2` crate's limit).
 // - A job whose memory the pool's whole budget could not hold is refused at once
 //   (ERR_BCRYPT_MEMORY_BUDGET); within it, jobs wait in the queue for memory.
 // The sync forms (`hashSync`, `verifySync`) compute on the calling thread, outside the pool and its

@@ -35,8 +35,6 @@ pub const ARGON2_MIN_HASH_LENGTH: u32 = argon2::MIN_HASH_LENGTH;
 #[napi]
 pub const ARGON2_MIN_SALT_LENGTH: u32 = argon2::MIN_SALT_LENGTH;
 #[napi]
-pub const ARGON2_MAX_ASSOCIATED_DATA_LENGTH: u32 = argon2::MAX_ASSOCIATED_DATA_LENGTH;
-#[napi]
 pub const KDF_MAX_KEY_LENGTH: u32 = derive::MAX_KEY_LENGTH;
 
 /// An argon2 job's options, as the facade filled them in.
@@ -86,6 +84,7 @@ fn option_name(invalid: argon2::Invalid) -> &'static str {
     argon2::Invalid::HashLength => "hashLength",
     argon2::Invalid::SaltLength => "salt",
     argon2::Invalid::AssociatedData => "associatedData",
+    argon2::Invalid::Secret => "secret",
   }
 }
 

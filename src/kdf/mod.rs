@@ -4,7 +4,6 @@
 //! memory each job holds (what the pool's budget counts), and their formats; no Node.
 
 pub mod argon2;
-mod blocks;
 pub mod derive;
 pub mod phc;
 
