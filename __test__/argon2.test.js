@@ -274,3 +274,27 @@ test('computed on the pool: stats() counts the jobs and the memory they hold', a
   )
   assert.ok(after.memory.budget >= 19456 * 1024, 'the default holds at least one default job')
 })
+
+test('a job waiting for memory is dropped by its signal or its deadline, and the others run', async (t) => {
+  const { memory } = bcrypt.stats()
+  t.after(() => bcrypt.configure({ argon2MemoryBudget: memory.budget }))
+  // Room for one job at a time: the rest wait for memory.
+  bcrypt.configure({ argon2MemoryBudget: 8192 * 1024 })
+  const before = bcrypt.stats()
+  const options = { memoryCost: 8192, timeCost: 4 }
+  const running = Array.from({ length: 3 }, (_, i) => ours.hash(`pw ${i}`, options))
+  const controller = new AbortController()
+  const aborted = ours.hash('aborted', { ...options, signal: controller.signal })
+  const late = ours.hash('late', { ...options, timeout: 1 })
+  controller.abort()
+  await assert.rejects(aborted, { name: 'AbortError' })
+  await assert.rejects(late, { code: 'ERR_BCRYPT_DEADLINE' })
+  const digests = await Promise.all(running)
+  assert.equal(await ours.verify(digests[2], 'pw 2'), true)
+  // The dropped two leave the queue when a thread reaches them (or at once, had they been parked).
+  const dropped = (s) => s.cancelled - before.cancelled + (s.expired - before.expired)
+  while (dropped(bcrypt.stats()) < 2) await new Promise((resolve) => setImmediate(resolve))
+  const after = bcrypt.stats()
+  assert.equal(dropped(after), 2)
+  assert.equal(after.completed - before.completed, 4, 'three hashes and a verify; the dropped two never ran')
+})
