@@ -1,5 +1,6 @@
-//! The password KDFs that run as whole-thread pool tasks (`pool::Task`), each RustCrypto's crate:
-//! argon2 (`argon2`, its PHC strings in `phc`), and PBKDF2-HMAC-SHA256 and scrypt (`derive`), which
+//! The password KDFs that run as whole-thread pool tasks (`pool::Task`), each a pure-Rust crate:
+//! argon2 (`argon2`, over `argon2-rust`; its PHC strings in `phc`, over RustCrypto's `base64ct`), and
+//! PBKDF2-HMAC-SHA256 and scrypt (`derive`, RustCrypto's `pbkdf2` and `scrypt`), which
 //! the package computes only to read hashes other systems stored. Here are their parameters, the
 //! memory each job holds (what the pool's budget counts), and their formats; no Node.
 
