@@ -24,6 +24,75 @@ export declare class Cancellation {
 /** The version of the contract between this binding and the facade (see `error::API_VERSION`). */
 export declare const API_VERSION: number
 
+export declare const ARGON2_DEFAULT_HASH_LENGTH: number
+
+/** OWASP's argon2id defaults (see `kdf::argon2`), for the facade's options. */
+export declare const ARGON2_DEFAULT_MEMORY_COST: number
+
+export declare const ARGON2_DEFAULT_PARALLELISM: number
+
+export declare const ARGON2_DEFAULT_SALT_LENGTH: number
+
+export declare const ARGON2_DEFAULT_TIME_COST: number
+
+export declare const ARGON2_MAX_PARALLELISM: number
+
+export declare const ARGON2_MIN_HASH_LENGTH: number
+
+/** The limits `BadOption` is worded from. */
+export declare const ARGON2_MIN_MEMORY_COST_PER_LANE: number
+
+export declare const ARGON2_MIN_SALT_LENGTH: number
+
+/** argon2 of `password`, encoded as a PHC string, computed on the pool. */
+export declare function argon2Hash(password: string | Uint8Array, options: Argon2Options, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<string>
+
+/** argon2 of `password`, the raw bytes, computed on the pool. */
+export declare function argon2HashRaw(password: string | Uint8Array, options: Argon2Options, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<Buffer>
+
+/** `argon2HashRaw` on the calling thread. */
+export declare function argon2HashRawSync(password: string | Uint8Array, options: Argon2Options): Buffer
+
+/** `argon2Hash` on the calling thread. */
+export declare function argon2HashSync(password: string | Uint8Array, options: Argon2Options): string
+
+/** What a well-formed argon2 PHC string was made with; `null` for anything else. */
+export declare function argon2Info(digest: string): Argon2Info | null
+
+/** What a PHC string says it was made with. */
+export interface Argon2Info {
+  variant: number
+  version: number
+  memoryCost: number
+  timeCost: number
+  parallelism: number
+}
+
+/** An argon2 job's options, as the facade filled them in. */
+export interface Argon2Options {
+  /** 0 argon2d, 1 argon2i, 2 argon2id. */
+  variant: number
+  /** 0x10 or 0x13. */
+  version: number
+  /** KiB. */
+  memoryCost: number
+  timeCost: number
+  parallelism: number
+  hashLength: number
+  salt: Uint8Array
+  secret?: Uint8Array
+  associatedData?: Uint8Array
+}
+
+/**
+ * Whether `password` (with `secret`) matches the PHC string `digest`, computed on the pool. A
+ * string that is not a well-formed argon2 hash resolves `false` without queueing anything.
+ */
+export declare function argon2Verify(digest: string, password: string | Uint8Array, secret?: Uint8Array | undefined | null, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<boolean>
+
+/** `argon2Verify` on the calling thread. */
+export declare function argon2VerifySync(digest: string, password: string | Uint8Array, secret?: Uint8Array | undefined | null): boolean
+
 /**
  * The same, timed on a thread of its own: not the pool, whose queue would be timed too, and not
  * libuv's threadpool.
@@ -127,6 +196,8 @@ export interface HashInfo {
 /** bcrypt of `password` under `salt`, computed on the calling thread. */
 export declare function hashSync(password: string | Uint8Array, salt: string | NewSalt): string
 
+export declare const KDF_MAX_KEY_LENGTH: number
+
 /** The highest cost bcrypt accepts. */
 export declare const MAX_COST: number
 
@@ -138,6 +209,18 @@ export declare const MAX_PASSWORD_BYTES: number
 
 /** The most pool threads `configure` accepts. */
 export declare const MAX_THREADS: number
+
+/** The memory tasks (argon2, scrypt) hold, against the pool's budget. */
+export interface MemoryStats {
+  /** Bytes the running tasks may hold together. */
+  budget: number
+  /** Bytes they hold now. */
+  inUse: number
+  /** Tasks whose turn came that wait for memory (or for a thread to finish its hashes). */
+  waiting: number
+  /** Tasks running, each on a pool thread of its own. */
+  tasksRunning: number
+}
 
 /** The lowest cost bcrypt accepts. */
 export declare const MIN_COST: number
@@ -152,6 +235,9 @@ export interface NewSalt {
   seed: Uint8Array
 }
 
+/** PBKDF2-HMAC-SHA256 of `password`, computed on the pool (urgent: it verifies a stored hash). */
+export declare function pbkdf2Sha256(password: string | Uint8Array, salt: Uint8Array, iterations: number, keyLength: number, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<Buffer>
+
 /** What `configure` changes, as the facade checked it; an absent field is left as it is. */
 export interface PoolConfig {
   /** The pool's size: only before the first async call, unless it is the same count. */
@@ -162,6 +248,8 @@ export interface PoolConfig {
   maxQueue?: Array<ClassBound>
   /** Whether compares go before queued hashes. */
   compareFirst?: boolean
+  /** Bytes the pool's running tasks (argon2, scrypt) may hold together. */
+  memoryBudget?: number
 }
 
 /**
@@ -217,6 +305,8 @@ export interface PoolStats {
   laneSteps: number
   /** The same counters by scheduling class. */
   classes: Classes
+  /** Tasks' memory. */
+  memory: MemoryStats
   /** Time from the call to a lane. */
   queueWait: DurationHistogram
   /** Time in a lane. */
@@ -232,3 +322,9 @@ export interface Schedule {
   /** Milliseconds from now by which it must have started. */
   timeoutMs?: number
 }
+
+/**
+ * scrypt of `password` at cost `n`, block size `r`, parallelism `p`, computed on the pool (urgent:
+ * it verifies a stored hash).
+ */
+export declare function scrypt(password: string | Uint8Array, salt: Uint8Array, n: number, r: number, p: number, keyLength: number, cancel?: Cancellation | undefined | null, schedule?: Schedule | undefined | null): Promise<Buffer>

@@ -32,6 +32,13 @@ export interface ConfigureOptions {
   lanes?: number | 'auto'
   /** Whether compares (logins) go before queued hashes; `true` by default. Any time. */
   compareFirst?: boolean
+  /**
+   * Bytes the pool's argon2 and scrypt jobs may hold together; jobs beyond it wait in the queue,
+   * and one that alone exceeds it is refused (RangeError, `ERR_BCRYPT_MEMORY_BUDGET`). Default: a
+   * quarter of the cgroup's memory limit or of the machine's RAM, never less than one job at
+   * argon2's defaults (19 MiB). Any time.
+   */
+  argon2MemoryBudget?: number
 }
 
 /** Options of `hashSync`, after bcrypt's arguments. */

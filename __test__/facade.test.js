@@ -219,7 +219,7 @@ test('configure crosses once with everything it changes, after checking it all',
   const bcrypt = createBcrypt(binding)
   bcrypt.configure({ threads: 2, lanes: 'auto', maxQueue: { high: Infinity, low: 5 }, compareFirst: false })
   assert.deepEqual(calls, [
-    ['configure', { threads: 2, lanes: 'auto', maxQueue: [{ priority: 0 }, { priority: 2, maxQueue: 5 }], compareFirst: false }],
+    ['configure', { threads: 2, lanes: 'auto', maxQueue: [{ priority: 0 }, { priority: 2, maxQueue: 5 }], compareFirst: false, memoryBudget: undefined }],
   ])
   // A bad value anywhere and nothing crosses.
   assert.throws(() => bcrypt.configure({ threads: 2, maxQueue: { normal: -1 } }), { code: 'ERR_OUT_OF_RANGE' })

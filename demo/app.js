@@ -18,10 +18,13 @@ const { createDemoGuard } = require('./guard')
  *   same answers
  * @param {import('../guard').Guard} [o.guard] the login guard (demo/guard.js); by default one of
  *   this app's own, with a random key
+ * @param {ReturnType<import('./policy').createPolicySwitch>} [o.policy] the password policy
+ *   (bcrypt-offload/passwords): when given, registrations hash with it and logins verify any stored
+ *   format and upgrade it; else `backend` hashes and compares bcrypt at `cost`
  * @param {boolean | number | string} [o.trustProxy] Express's `trust proxy` (env TRUST_PROXY):
  *   which proxies' X-Forwarded-For gives the client address that the guard's fair shares key on
  */
-function createApp({ users, backend, cost, routes = [], guard = createDemoGuard({ backend, cost }), trustProxy }) {
+function createApp({ users, backend, cost, routes = [], policy, guard = createDemoGuard({ backend, cost, policy }), trustProxy }) {
   const app = express()
   const registry = metrics(backend)
 
@@ -55,7 +58,9 @@ function createApp({ users, backend, cost, routes = [], guard = createDemoGuard(
     const { username, password } = credentials(req)
     if (users.hashOf(username) !== undefined) return res.status(409).json({ error: 'username taken' })
     // A registration waits its turn among the logins of the normal class, keyed by its address.
-    const hash = await backend.hash(password, cost, abortOnClose(req, res), { priority: 'normal', key: req.ip })
+    const schedule = { priority: 'normal', key: req.ip }
+    const signal = abortOnClose(req, res)
+    const hash = policy ? await policy.current().hash(password, { ...schedule, signal }) : await backend.hash(password, cost, signal, schedule)
     if (!users.add(username, hash)) return res.status(409).json({ error: 'username taken' })
     res.status(201).json({ username })
   })
@@ -76,11 +81,14 @@ function createApp({ users, backend, cost, routes = [], guard = createDemoGuard(
       const { username, password } = req.body
       const stored = users.hashOf(username)
       // Rehash on login: the one moment the password is at hand to move an old hash to today's
-      // cost. In the low class, behind every login. Best effort: a busy pool must not turn a
-      // correct login into an error; it retries next login.
-      if (backend.needsRehash?.(stored, cost)) {
+      // cost, or (with a policy) from any format to today's. In the low class, behind every login.
+      // Best effort: a busy pool must not turn a correct login into an error; it retries next login.
+      const rehash = policy
+        ? policy.current().needsRehash(stored) && (() => policy.current().hash(password, { priority: 'low' }))
+        : backend.needsRehash?.(stored, cost) && (() => backend.hash(password, cost, undefined, { priority: 'low' }))
+      if (rehash) {
         try {
-          users.replaceHash(username, await backend.hash(password, cost, undefined, { priority: 'low' }))
+          users.replaceHash(username, await rehash())
         } catch (err) {
           if (!['ERR_BCRYPT_QUEUE_FULL', 'ERR_BCRYPT_DEADLINE'].includes(err.code) && err.name !== 'AbortError') console.error(err)
         }
@@ -95,7 +103,7 @@ function createApp({ users, backend, cost, routes = [], guard = createDemoGuard(
     res.type(registry.contentType).send(await registry.metrics())
   })
 
-  for (const router of routes) app.use(router)
+  for (const router of policy ? [policy.router, ...routes] : routes) app.use(router)
 
   // Malformed JSON, missing fields, a full queue, a hung-up client, anything else.
   app.use((err, req, res, next) => {

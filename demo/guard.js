@@ -51,12 +51,22 @@ function guardBcrypt(backend, cost) {
   }
 }
 
+// The same over bcrypt-offload/passwords (demo/policy.js's switch): whatever format the account
+// has stored, verified at its own cost; an unknown account costs a verify at the policy's.
+function guardPasswords(policy) {
+  return {
+    compare: async (password, hash, schedule) => (await policy.current().verify(password, hash, schedule)).ok,
+    compareUnknown: (password, { rounds, ...schedule }) => policy.current().verifyUnknown(password, schedule),
+  }
+}
+
 /**
- * The guard of one demo app. `secure: false` because the demo serves plain http on localhost,
+ * The guard of one demo app; over `policy` (demo/policy.js) when given, else over `backend`. `secure: false` because the demo serves plain http on localhost,
  * where a browser never sends a Secure cookie back; behind HTTPS, leave the default (true).
  */
-function createDemoGuard({ backend, cost, keys = [randomBytes(32)] }) {
-  return createGuard({ bcrypt: guardBcrypt(backend, cost), keys, rounds: cost, cookie: { secure: false } })
+function createDemoGuard({ backend, cost, keys = [randomBytes(32)], policy }) {
+  const bcrypt = policy ? guardPasswords(policy) : guardBcrypt(backend, cost)
+  return createGuard({ bcrypt, keys, rounds: cost, cookie: { secure: false } })
 }
 
 module.exports = { createDemoGuard, guardKeys }

@@ -7,7 +7,15 @@
 function opCounter() {
   const counts = { hashes: 0, compares: 0 }
 
+  /** `fn`, its settled calls counted under `key` ('hashes' or 'compares'). */
+  const counting = (fn, key) => async (...args) => {
+    const result = await fn(...args)
+    counts[key]++
+    return result
+  }
+
   return {
+    counting,
     /** The same backend interface, its hash and compares counted, plus running(): calls not settled yet. */
     wrap(backend) {
       let running = 0

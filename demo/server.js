@@ -7,6 +7,9 @@
 //                   node-rs; and for the benchmarks piscina, microservice (with BCRYPT_MICROSERVICE_URL;
 //                   see bench/peers/backends.js)
 //   BCRYPT_COST     default 10
+//   PASSWORD_POLICY bcrypt (default: at BCRYPT_COST) or argon2id (OWASP's m=19456, t=2, p=1): what
+//                   new hashes are, with BCRYPT_BACKEND=offload; logins upgrade older ones to it,
+//                   and the page switches it (demo/policy.js)
 //   MAX_QUEUE       offload's queue bound; default 8 hashes per lane (over that, 503 + Retry-After)
 //   WORKERS         Node processes (node:cluster); the pool's threads are split among them
 //   GUARD_KEYS      the login guard's device-cookie keys: comma-separated base64, 32 bytes or more
@@ -26,6 +29,7 @@ const { createLive } = require('./live')
 const { createBurst } = require('./burst')
 const { createAttack } = require('./attack')
 const { createDemoGuard, guardKeys } = require('./guard')
+const { createPolicySwitch } = require('./policy')
 
 const port = Number(process.env.PORT ?? 3000)
 const dataDir = process.env.DATA_DIR ?? path.join(__dirname, 'data')
@@ -64,13 +68,15 @@ if (workers > 1 && cluster.isPrimary) {
     bcrypt.configure({ maxQueue: Number(process.env.MAX_QUEUE ?? 8 * threads * lanesPerThread) })
   }
   const users = openUsers(dataDir)
+  // bcrypt-offload/passwords on this package's own pool: the other backends are bcrypt alone.
+  const policy = backendName === 'offload' ? createPolicySwitch({ initial: process.env.PASSWORD_POLICY || 'bcrypt', cost, users, ops }) : undefined
   // The page's live figures and load bursts; with WORKERS > 1 each worker has its own.
   const live = createLive({ pool: bcrypt, ops })
   const burst = createBurst({ live, ops, cost })
   // One guard for /login and the page's attack, so that the attack meets the browser's logins.
-  const guard = createDemoGuard({ backend, cost, keys: guardKeys() })
+  const guard = createDemoGuard({ backend, cost, keys: guardKeys(), policy })
   const attack = createAttack({ live, guard, users, backend, cost })
-  const app = createApp({ users, backend, cost, guard, trustProxy: trustProxy(process.env.TRUST_PROXY), routes: [live.router, burst.router, attack.router] })
+  const app = createApp({ users, backend, cost, policy, guard, trustProxy: trustProxy(process.env.TRUST_PROXY), routes: [live.router, burst.router, attack.router] })
   const server = app.listen(port, () => {
     // The port actually bound: PORT=0 picks a free one (the browser test does).
     const bound = server.address().port

@@ -23,12 +23,15 @@ function openUsers(dataDir) {
   const find = db.prepare('SELECT hash FROM users WHERE username = ?')
   const insert = db.prepare('INSERT INTO users (username, hash) VALUES (?, ?) ON CONFLICT (username) DO NOTHING')
   const update = db.prepare('UPDATE users SET hash = ? WHERE username = ?')
+  const all = db.prepare('SELECT hash FROM users').pluck()
   return {
     /** The stored hash, or undefined. */
     hashOf: (username) => find.get(username)?.hash,
     /** False when the name is taken. */
     add: (username, hash) => insert.run(username, hash).changes === 1,
     replaceHash: (username, hash) => update.run(hash, username),
+    /** Every stored hash, for the page's count of accounts by format (demo/policy.js). */
+    hashes: () => all.iterate(),
     close: () => db.close(),
   }
 }

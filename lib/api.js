@@ -21,7 +21,7 @@ const promises = require('../promises.js')
 const { createErrors, AbortError } = require('./errors.js')
 
 /** The binding contract this facade speaks; the binding exports its own as `API_VERSION`. */
-const API_VERSION = 2
+const API_VERSION = 3
 
 const DEFAULT_ROUNDS = 10
 
@@ -103,23 +103,13 @@ function localBackend(binding) {
   }
 }
 
-function createBcrypt(binding, backend = localBackend(binding)) {
-  const { error, fromNative, RANGES } = createErrors(binding)
-  if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
-  // The limits live in Rust; these are the values it exports.
-  const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS, MAX_LANES } = binding
-
-  // Under WASI the pool would see one core (and start one thread) whatever the host has: give it
-  // Node's count instead, unless the environment sets one. A pool another instance of this module
-  // already started keeps its size.
-  if (binding.COUNTS_CORES === false && process.env.BCRYPT_OFFLOAD_THREADS === undefined) {
-    try {
-      binding.configure({ threads: Math.min(os.availableParallelism(), MAX_THREADS) })
-    } catch (err) {
-      if (fromNative(err).code !== 'ERR_BCRYPT_POOL_STARTED') throw fromNative(err)
-    }
-  }
-
+/**
+ * The plumbing every facade over the pool shares (bcrypt's here, argon2's in lib/argon2/, the KDFs'
+ * in lib/kdf.js): binding calls whose errors are worded from the table, the options object and its
+ * signal, the schedule (`{ priority, key, timeout, deadline }`), and the wrapper that ties a queued
+ * job to its signal and deadline. `cancellation` makes a backend's handle for one call.
+ */
+function createCalls({ error, fromNative, RANGES }, cancellation) {
   // A binding call whose errors reach the user worded from the table.
   function sync(call) {
     try {
@@ -132,66 +122,6 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     throw fromNative(err)
   }
   const async = (call) => sync(call).then(undefined, rethrow)
-
-  // A callback tells failure by a truthy first argument, so a falsy thrown value (a caller's getter
-  // that throws `undefined`, say) is wrapped, as util.callbackify wraps it.
-  function callBackError(cb, err) {
-    if (!err) {
-      const reason = err
-      err = error('FalsyRejection')
-      err.reason = reason
-    }
-    process.nextTick(cb, err)
-  }
-
-  // Runs `start` (which may throw) and delivers its promise's outcome the way the call asked for.
-  function deliver(cb, start) {
-    let promise
-    try {
-      promise = start()
-    } catch (err) {
-      return cb ? callBackError(cb, err) : promises.reject(err)
-    }
-    if (!cb) return promises.adopt(promise)
-    promise.then((value) => callBackValue(cb, value), (err) => callBackError(cb, err))
-  }
-
-  // bcrypt reads 72 bytes of a password and ignores the rest. Off by default, as in bcrypt; a
-  // setting of this module instance (each worker thread loads its own).
-  let rejectLongByDefault = false
-
-  // With rejectLongPasswords, hashing a password bcrypt would cut short is refused. The message
-  // gives the length, never the password.
-  function checkLength(data, options) {
-    const reject = options?.rejectLongPasswords ?? rejectLongByDefault
-    if (typeof reject !== 'boolean') throw error('NotBoolean', 'options.rejectLongPasswords')
-    const length = reject ? byteLength(data) : 0
-    if (length > MAX_PASSWORD_BYTES) throw error('PasswordTooLong', length, MAX_PASSWORD_BYTES)
-  }
-
-  const clampCost = (cost) => Math.min(MAX_COST, Math.max(MIN_COST, cost))
-
-  // bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
-  // as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
-  function costOf(rounds) {
-    if (!rounds) return DEFAULT_ROUNDS
-    if (typeof rounds !== 'number') throw error('RoundsNotNumber')
-    return clampCost(Math.trunc(rounds))
-  }
-
-  function minorOf(minor) {
-    if (!minor) return 'b'
-    if (minor !== 'a' && minor !== 'b') throw error('BadMinor')
-    return minor
-  }
-
-  // The 16 salt bytes come from the synchronous CSPRNG: it takes microseconds, and the asynchronous
-  // one would queue on libuv's threadpool, which this package exists to keep free.
-  function makeSalt(rounds, minor) {
-    const letter = minorOf(minor)
-    const cost = costOf(rounds)
-    return sync(() => binding.encodeSalt(letter, cost, randomBytes(16)))
-  }
 
   // Options are a plain object. Anything else in that place (an AbortSignal passed bare, a Buffer,
   // an array) is a mistake that would otherwise be read as empty options and silently ignored.
@@ -264,7 +194,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     const timeoutMs = schedule?.timeoutMs
     if (!signal && timeoutMs === undefined) return async(() => run({ schedule }))
     if (signal?.aborted) throw new AbortError(signal.reason)
-    const cancellation = backend.cancellation()
+    const handle = cancellation()
     let settle
     let timer
     const result = new Promise((resolve, reject) => {
@@ -282,7 +212,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
       }
     })
     const onAbort = () => {
-      cancellation.cancel()
+      handle.cancel()
       settle(false, () => new AbortError(signal.reason))
     }
     try {
@@ -293,7 +223,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     }
     let pending
     try {
-      pending = run({ cancellation, schedule })
+      pending = run({ cancellation: handle, schedule })
     } catch (err) {
       settle(false, () => fromNative(err))
       return result
@@ -302,7 +232,7 @@ function createBcrypt(binding, backend = localBackend(binding)) {
       // The pool drops an expired job when a worker reaches it; this answers at the deadline
       // itself. Unreferenced: a pending deadline keeps no process alive.
       timer = setTimeout(() => {
-        if (cancellation.expire()) settle(false, () => error('Deadline', { waitMs: null }))
+        if (handle.expire()) settle(false, () => error('Deadline', { waitMs: null }))
       }, timeoutMs)
       timer.unref?.()
     }
@@ -311,6 +241,88 @@ function createBcrypt(binding, backend = localBackend(binding)) {
       (err) => settle(false, () => fromNative(err)),
     )
     return result
+  }
+
+  return { sync, async, optionsOf, signalOf, scheduleOf, cancellable }
+}
+
+function createBcrypt(binding, backend = localBackend(binding)) {
+  const errors = createErrors(binding)
+  const { error, fromNative, RANGES } = errors
+  if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
+  const { sync, async, optionsOf, signalOf, scheduleOf, cancellable } = createCalls(errors, () => backend.cancellation())
+  // The limits live in Rust; these are the values it exports.
+  const { MIN_COST, MAX_COST, MAX_PASSWORD_BYTES, MAX_THREADS, MAX_LANES } = binding
+
+  // Under WASI the pool would see one core (and start one thread) whatever the host has: give it
+  // Node's count instead, unless the environment sets one. A pool another instance of this module
+  // already started keeps its size.
+  if (binding.COUNTS_CORES === false && process.env.BCRYPT_OFFLOAD_THREADS === undefined) {
+    try {
+      binding.configure({ threads: Math.min(os.availableParallelism(), MAX_THREADS) })
+    } catch (err) {
+      if (fromNative(err).code !== 'ERR_BCRYPT_POOL_STARTED') throw fromNative(err)
+    }
+  }
+
+  // A callback tells failure by a truthy first argument, so a falsy thrown value (a caller's getter
+  // that throws `undefined`, say) is wrapped, as util.callbackify wraps it.
+  function callBackError(cb, err) {
+    if (!err) {
+      const reason = err
+      err = error('FalsyRejection')
+      err.reason = reason
+    }
+    process.nextTick(cb, err)
+  }
+
+  // Runs `start` (which may throw) and delivers its promise's outcome the way the call asked for.
+  function deliver(cb, start) {
+    let promise
+    try {
+      promise = start()
+    } catch (err) {
+      return cb ? callBackError(cb, err) : promises.reject(err)
+    }
+    if (!cb) return promises.adopt(promise)
+    promise.then((value) => callBackValue(cb, value), (err) => callBackError(cb, err))
+  }
+
+  // bcrypt reads 72 bytes of a password and ignores the rest. Off by default, as in bcrypt; a
+  // setting of this module instance (each worker thread loads its own).
+  let rejectLongByDefault = false
+
+  // With rejectLongPasswords, hashing a password bcrypt would cut short is refused. The message
+  // gives the length, never the password.
+  function checkLength(data, options) {
+    const reject = options?.rejectLongPasswords ?? rejectLongByDefault
+    if (typeof reject !== 'boolean') throw error('NotBoolean', 'options.rejectLongPasswords')
+    const length = reject ? byteLength(data) : 0
+    if (length > MAX_PASSWORD_BYTES) throw error('PasswordTooLong', length, MAX_PASSWORD_BYTES)
+  }
+
+  const clampCost = (cost) => Math.min(MAX_COST, Math.max(MIN_COST, cost))
+
+  // bcrypt's cost from a user's `rounds`: absent, 0 or NaN mean 10; otherwise whole, clamped to 4..31
+  // as bcrypt clamps (bcrypt first truncates to 8 bits, so that 260 means 4 and -1 means 31; we don't).
+  function costOf(rounds) {
+    if (!rounds) return DEFAULT_ROUNDS
+    if (typeof rounds !== 'number') throw error('RoundsNotNumber')
+    return clampCost(Math.trunc(rounds))
+  }
+
+  function minorOf(minor) {
+    if (!minor) return 'b'
+    if (minor !== 'a' && minor !== 'b') throw error('BadMinor')
+    return minor
+  }
+
+  // The 16 salt bytes come from the synchronous CSPRNG: it takes microseconds, and the asynchronous
+  // one would queue on libuv's threadpool, which this package exists to keep free.
+  function makeSalt(rounds, minor) {
+    const letter = minorOf(minor)
+    const cost = costOf(rounds)
+    return sync(() => binding.encodeSalt(letter, cost, randomBytes(16)))
   }
 
   /**
@@ -460,13 +472,14 @@ function createBcrypt(binding, backend = localBackend(binding)) {
   }
 
   /**
-   * Sets the pool's size, lanes, queue bound and order, and the default of `rejectLongPasswords`.
+   * Sets the pool's size, lanes, queue bound and order, the bytes its argon2 and scrypt jobs may
+   * hold together (`argon2MemoryBudget`), and the default of `rejectLongPasswords`.
    * `threads` only before the first asynchronous call (afterwards only the count already running
    * is accepted); the others at any time.
    */
   function configure(options) {
     if (options === null || typeof options !== 'object') throw error('NotObject', 'options')
-    const { threads, lanes, maxQueue, compareFirst, rejectLongPasswords } = options
+    const { threads, lanes, maxQueue, compareFirst, rejectLongPasswords, argon2MemoryBudget } = options
     // Everything is checked before anything is applied, so that a call that throws changes nothing.
     for (const [name, value] of Object.entries({ rejectLongPasswords, compareFirst })) {
       if (value !== undefined && typeof value !== 'boolean') throw error('NotBoolean', name)
@@ -477,11 +490,14 @@ function createBcrypt(binding, backend = localBackend(binding)) {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
       throw error('OutOfRange', 'threads', RANGES.threads)
     }
+    if (argon2MemoryBudget !== undefined && (!Number.isSafeInteger(argon2MemoryBudget) || argon2MemoryBudget < 1)) {
+      throw error('OutOfRange', 'argon2MemoryBudget', RANGES.memoryBudget)
+    }
     // No bound crosses as an absent one (napi reads null as no number).
     const bounds = maxQueueOf(maxQueue).map(([priority, bound]) => (bound === null ? { priority } : { priority, maxQueue: bound }))
     // One crossing, all or nothing: the pool makes the one refusal left (another size once it
     // runs) before it applies anything.
-    sync(() => binding.configure({ threads, lanes, maxQueue: bounds, compareFirst }))
+    sync(() => binding.configure({ threads, lanes, maxQueue: bounds, compareFirst, memoryBudget: argon2MemoryBudget }))
     if (rejectLongPasswords !== undefined) rejectLongByDefault = rejectLongPasswords
   }
 
@@ -544,4 +560,4 @@ function createBcrypt(binding, backend = localBackend(binding)) {
   return bcrypt
 }
 
-module.exports = { createBcrypt, localBackend, passwordBytes, API_VERSION }
+module.exports = { createBcrypt, createCalls, localBackend, passwordBytes, API_VERSION }

@@ -10,7 +10,8 @@
 
 // The native kinds (src/bindings/error.rs), worded from the facts the binding attaches; `envRanges`
 // says what each environment variable the pool reads may hold.
-const nativeRows = (envRanges) => ({
+// `optionRanges` what each argon2, PBKDF2 and scrypt option may be (`BadOption`).
+const nativeRows = (envRanges, optionRanges = {}) => ({
   InvalidSalt: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'Invalid salt. Salt must be in the form of: $Vers$log2(NumRounds)$saltvalue'],
   InvalidHash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'invalid hash provided'],
   QueueFull: [
@@ -36,6 +37,13 @@ const nativeRows = (envRanges) => ({
   ],
   PoolSpawn: [Error, 'ERR_BCRYPT_POOL_SPAWN', ({ reason }) => `could not start a pool thread: ${reason}`],
   BadEnv: [RangeError, 'ERR_OUT_OF_RANGE', ({ variable, value }) => `${variable} must be ${envRanges[variable]}, got ${JSON.stringify(value)}`],
+  BadOption: [RangeError, 'ERR_OUT_OF_RANGE', ({ option }) => `${option} must be ${optionRanges[option]}`],
+  MemoryBudget: [
+    RangeError,
+    'ERR_BCRYPT_MEMORY_BUDGET',
+    ({ memory, budget }) =>
+      `bcrypt-offload: the job needs ${memory} bytes, more than the pool's whole memory budget of ${budget} (configure({ argon2MemoryBudget }))`,
+  ],
   Internal: [Error, 'ERR_BCRYPT_INTERNAL', () => 'bcrypt-offload: internal error while hashing (a bug: please report it)'],
 })
 const NATIVE_KINDS = new Set(Object.keys(nativeRows({})))
@@ -76,7 +84,8 @@ function fromWire(wire) {
 }
 
 /** The table, its `error` and `fromNative`, and the ranges the facade checks, for a binding's limits. */
-function createErrors({ MAX_THREADS, MAX_LANES }) {
+function createErrors(binding) {
+  const { MAX_THREADS, MAX_LANES } = binding
   const lanes = `a whole number from 1 to ${MAX_LANES}`
   const RANGES = {
     threads: `a whole number from 1 to ${MAX_THREADS}`,
@@ -86,6 +95,23 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     timeout: 'a number of milliseconds from 0 to 2^31-1',
     deadline: 'a time (Date.now() milliseconds, or a Date) less than 2^31-1 ms from now',
     targetMs: 'a positive number of milliseconds',
+    memoryBudget: 'a whole number of bytes from 1 to 2^53-1',
+    u32: 'a whole number from 0 to 2^32-1',
+  }
+  // The limits the binding checks argon2's, PBKDF2's and scrypt's options against.
+  const OPTION_RANGES = {
+    type: 'argon2d (0), argon2i (1) or argon2id (2)',
+    version: '0x10 or 0x13',
+    memoryCost: `at least ${binding.ARGON2_MIN_MEMORY_COST_PER_LANE} KiB per lane (${binding.ARGON2_MIN_MEMORY_COST_PER_LANE} × parallelism)`,
+    timeCost: 'at least 1',
+    parallelism: `a whole number from 1 to ${binding.ARGON2_MAX_PARALLELISM}`,
+    hashLength: `at least ${binding.ARGON2_MIN_HASH_LENGTH} bytes`,
+    salt: `at least ${binding.ARGON2_MIN_SALT_LENGTH} bytes`,
+    associatedData: 'at most 2^32-1 bytes',
+    secret: 'at most 2^32-1 bytes',
+    iterations: 'at least 1',
+    keyLength: `a whole number of bytes from 1 to ${binding.KDF_MAX_KEY_LENGTH}`,
+    'N, r, p': "scrypt's: N a power of two from 2 up, r and p at least 1, N < 2^(16·r), r·p < 2^30",
   }
   // What each environment variable the pool reads may hold.
   const ENV_RANGES = {
@@ -95,7 +121,7 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
   }
 
   const ERRORS = {
-    ...nativeRows(ENV_RANGES),
+    ...nativeRows(ENV_RANGES, OPTION_RANGES),
     // bcrypt's argument errors.
     DataAndSaltRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and salt arguments required'],
     DataAndHashRequired: [TypeError, 'ERR_MISSING_ARGS', () => 'data and hash arguments required'],
@@ -125,6 +151,9 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     NotPriority: [TypeError, 'ERR_INVALID_ARG_TYPE', (type) => `options.priority must be a string, got ${type}`],
     BadPriority: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'the priority must be "high", "normal" or "low"'],
     NotSignal: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'options.signal must be an AbortSignal'],
+    NotBytes: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a Buffer or Uint8Array`],
+    NotData: [TypeError, 'ERR_INVALID_ARG_TYPE', (what) => `${what} must be a string, Buffer or Uint8Array`],
+    NotArgon2Hash: [TypeError, 'ERR_INVALID_ARG_VALUE', () => 'the digest is not an argon2 PHC string'],
     PasswordTooLong: [
       RangeError,
       'ERR_BCRYPT_PASSWORD_TOO_LONG',
@@ -158,6 +187,7 @@ function createErrors({ MAX_THREADS, MAX_LANES }) {
     // Retry-After) and which class was full.
     if (err.code === 'Deadline') worded.waitMs = err.waitMs
     if (err.code === 'QueueFull') worded.priority = err.priority
+    if (err.code === 'MemoryBudget') Object.assign(worded, { memory: err.memory, budget: err.budget })
     return worded
   }
 

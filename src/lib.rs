@@ -10,6 +10,7 @@
 pub mod calibrate;
 mod cputime;
 pub mod format;
+pub mod kdf;
 pub mod kernel;
 pub mod pool;
 

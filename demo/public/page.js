@@ -5,6 +5,7 @@ import { account } from './account.js'
 import { bursts } from './bursts.js'
 import { attacks } from './attack.js'
 import { liveCharts } from './live-charts.js'
+import { policySwitch } from './policy.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -20,6 +21,8 @@ const attack = await attacks({
   outcomesCanvas: $('chart-attack-outcomes'),
   summary: $('attack-summary'),
 })
+
+policySwitch({ form: $('policy'), select: $('policy-name'), status: $('policy-status'), table: $('policy-formats') })
 
 const pause = $('pause')
 pause.addEventListener('click', () => {

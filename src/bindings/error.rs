@@ -13,7 +13,7 @@ use crate::pool::{Class, PoolError, Refusal};
 
 /// Bumped whenever a kind, a fact or a function's contract changes, so that a facade and a binding
 /// from different builds refuse to work together rather than misreport.
-pub const API_VERSION: u32 = 2;
+pub const API_VERSION: u32 = 3;
 
 /// A failure as JS hears of it: its kind, which becomes the error's `code`, and its facts.
 pub enum ErrorKind {
@@ -32,6 +32,10 @@ pub enum ErrorKind {
   PoolSpawn { reason: String },
   /// An environment variable holds what it cannot.
   BadEnv { variable: &'static str, value: String },
+  /// An argon2, PBKDF2 or scrypt option out of its range; `option` names it as the facade does.
+  BadOption { option: &'static str },
+  /// A task needs `memory` bytes, more than the pool's whole memory `budget`.
+  MemoryBudget { memory: usize, budget: usize },
   /// A bug: a panic, or an invariant the facade guarantees did not hold.
   Internal,
 }
@@ -47,6 +51,8 @@ impl ErrorKind {
       ErrorKind::PoolStarted { .. } => "PoolStarted",
       ErrorKind::PoolSpawn { .. } => "PoolSpawn",
       ErrorKind::BadEnv { .. } => "BadEnv",
+      ErrorKind::BadOption { .. } => "BadOption",
+      ErrorKind::MemoryBudget { .. } => "MemoryBudget",
       ErrorKind::Internal => "Internal",
     }
   }
@@ -69,6 +75,11 @@ impl ErrorKind {
       ErrorKind::BadEnv { variable, value } => {
         err.set_named_property("variable", *variable)?;
         err.set_named_property("value", value.as_str())?;
+      }
+      ErrorKind::BadOption { option } => err.set_named_property("option", *option)?,
+      ErrorKind::MemoryBudget { memory, budget } => {
+        err.set_named_property("memory", *memory as f64)?;
+        err.set_named_property("budget", *budget as f64)?;
       }
       ErrorKind::InvalidSalt | ErrorKind::InvalidHash | ErrorKind::Internal => {}
     }
@@ -105,6 +116,7 @@ impl From<Refusal> for ErrorKind {
       Refusal::Late { wait } => ErrorKind::Deadline {
         wait_ms: Some(wait.as_secs_f64() * 1e3),
       },
+      Refusal::TooBig { memory, budget } => ErrorKind::MemoryBudget { memory, budget },
     }
   }
 }

@@ -13,6 +13,7 @@ use crate::format::{self, Minor, Setting};
 use crate::{calibrate, kernel, pool};
 
 mod error;
+mod kdf;
 mod stats;
 mod submit;
 
@@ -285,6 +286,8 @@ pub struct PoolConfig {
   pub max_queue: Option<Vec<ClassBound>>,
   /// Whether compares go before queued hashes.
   pub compare_first: Option<bool>,
+  /// Bytes the pool's running tasks (argon2, scrypt) may hold together.
+  pub memory_budget: Option<f64>,
 }
 
 /// Configures the pool, all or nothing (see `pool::configure`). What the facade would not send (an
@@ -308,6 +311,7 @@ pub fn configure(env: &Env, config: PoolConfig) -> Result<()> {
     lanes,
     max_queue,
     compare_first: config.compare_first,
+    memory_budget: config.memory_budget.map(|bytes| bytes as usize),
   })
   .map_err(|e| ErrorKind::from(e).throw(env))
 }

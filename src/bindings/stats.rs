@@ -68,6 +68,19 @@ pub struct Classes {
   pub low: ClassStats,
 }
 
+/// The memory tasks (argon2, scrypt) hold, against the pool's budget.
+#[napi(object)]
+pub struct MemoryStats {
+  /// Bytes the running tasks may hold together.
+  pub budget: f64,
+  /// Bytes they hold now.
+  pub in_use: f64,
+  /// Tasks whose turn came that wait for memory (or for a thread to finish its hashes).
+  pub waiting: u32,
+  /// Tasks running, each on a pool thread of its own.
+  pub tasks_running: u32,
+}
+
 /// What the pool is doing now.
 #[napi(object)]
 pub struct PoolStats {
@@ -106,6 +119,8 @@ pub struct PoolStats {
   pub lane_steps: f64,
   /// The same counters by scheduling class.
   pub classes: Classes,
+  /// Tasks' memory.
+  pub memory: MemoryStats,
   /// Time from the call to a lane.
   pub queue_wait: DurationHistogram,
   /// Time in a lane.
@@ -145,6 +160,12 @@ pub fn pool_stats(env: &Env) -> Result<PoolStats> {
         normal: normal.into(),
         low: low.into(),
       }
+    },
+    memory: MemoryStats {
+      budget: s.memory_budget as f64,
+      in_use: s.memory_in_use as f64,
+      waiting: s.tasks_waiting_for_memory as u32,
+      tasks_running: s.tasks_running as u32,
     },
     queue_wait: s.wait.into(),
     compute: s.compute.into(),

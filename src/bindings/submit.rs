@@ -129,17 +129,57 @@ pub fn submit<'env, T: ToNapiValue + Send + 'static>(
         let value = finish(ctext);
         deferred.resolve(Box::new(move |_| Ok(value)));
       }
-      // The facade has already rejected its own promise with an AbortError; this one is only
-      // observed by that wrapper.
-      Err(pool::JobFailure::Cancelled) => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
-      Err(pool::JobFailure::Panicked) => deferred.resolve(Box::new(ErrorKind::Internal.reject())),
-      // The facade may have rejected already, from its own timer (see `Cancellation::expire`).
-      Err(pool::JobFailure::Expired) => {
-        deferred.resolve(Box::new(ErrorKind::Deadline { wait_ms: None }.reject()))
-      }
+      Err(failure) => settle_failure(deferred, failure),
     }),
   });
   Ok(promise)
+}
+
+/// Queues a whole-thread task that holds `memory` bytes (see `pool::Task`) and returns its
+/// promise, as `submit` does for a hash; a task no memory budget could hold throws `MemoryBudget`.
+pub fn submit_task<'env, T: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  compute: impl FnOnce() -> Vec<u8> + Send + 'static,
+  memory: usize,
+  spec: pool::Spec,
+  cancel: Option<&Cancellation>,
+  finish: impl FnOnce(Vec<u8>) -> T + Send + 'static,
+) -> Result<Object<'env>> {
+  let place = pool(env)?
+    .reserve_task(spec, memory)
+    .map_err(|refusal| ErrorKind::from(refusal).throw(env))?;
+  let orphaned = Some(teardown_flag(env)?);
+  let handle = cancel.map_or_else(Default::default, |c| c.handle.clone());
+  let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
+  place.submit_task(pool::Task {
+    compute: Box::new(compute),
+    memory,
+    handle,
+    orphaned,
+    done: Box::new(move |outcome| match outcome {
+      Ok(bytes) => {
+        let value = finish(bytes);
+        deferred.resolve(Box::new(move |_| Ok(value)));
+      }
+      Err(failure) => settle_failure(deferred, failure),
+    }),
+  });
+  Ok(promise)
+}
+
+/// Settles a job's promise with why it has no output.
+fn settle_failure<T: ToNapiValue + 'static>(
+  deferred: napi::JsDeferred<T, Resolver<T>>,
+  failure: pool::JobFailure,
+) {
+  match failure {
+    // The facade has already rejected its own promise with an AbortError; this one is only
+    // observed by that wrapper.
+    pool::JobFailure::Cancelled => deferred.reject(Error::new(Status::Cancelled, "cancelled")),
+    pool::JobFailure::Panicked => deferred.resolve(Box::new(ErrorKind::Internal.reject())),
+    // The facade may have rejected already, from its own timer (see `Cancellation::expire`).
+    pool::JobFailure::Expired => deferred.resolve(Box::new(ErrorKind::Deadline { wait_ms: None }.reject())),
+  }
 }
 
 /// A promise settled by `work` on a thread of its own: for the rare job that must not queue behind

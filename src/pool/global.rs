@@ -4,6 +4,7 @@
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 
+use super::memory::default_budget;
 use super::priority::lower_priority;
 use super::stats::Histogram;
 use super::tuning::{self, Throughput};
@@ -25,6 +26,7 @@ static SETTINGS: Mutex<Settings> = Mutex::new(Settings {
   lanes_source: LanesSource::Provisional,
   throughput: None,
   tuner_started: false,
+  memory_budget: None,
 });
 
 /// Where the pool's lane count comes from.
@@ -52,6 +54,16 @@ struct Settings {
   lanes_source: LanesSource,
   throughput: Option<Throughput>,
   tuner_started: bool,
+  /// Set by `configure`; else `memory::default_budget`.
+  memory_budget: Option<usize>,
+}
+
+impl Settings {
+  fn memory_budget(&self) -> usize {
+    // The floor: what one job at the argon2 defaults holds.
+    let floor = crate::kdf::argon2::DEFAULT_MEMORY_COST as usize * 1024;
+    self.memory_budget.unwrap_or_else(|| default_budget(floor))
+  }
 }
 
 fn settings() -> MutexGuard<'static, Settings> {
@@ -71,6 +83,8 @@ pub struct Config {
   pub max_queue: [Option<Option<usize>>; 3],
   /// Whether compares go before hashes (the default) or all jobs in order of arrival. At once.
   pub compare_first: Option<bool>,
+  /// Bytes the running tasks may hold together (see `Pool::set_memory_budget`). At once.
+  pub memory_budget: Option<usize>,
 }
 
 /// Applies `config` whole or not at all: every value is checked, and the one refusal that depends
@@ -102,6 +116,12 @@ pub fn configure(config: Config) -> Result<(), PoolError> {
     settings.max_queue[class.index()] = bound;
     if let Some(pool) = pool {
       pool.set_max_queue(class, bound);
+    }
+  }
+  if let Some(bytes) = config.memory_budget {
+    settings.memory_budget = Some(bytes);
+    if let Some(pool) = pool {
+      pool.set_memory_budget(bytes);
     }
   }
   if let Some(on) = config.compare_first {
@@ -150,6 +170,7 @@ pub fn global() -> Result<&'static Pool, PoolError> {
     pool.set_max_queue(class, settings.max_queue[class.index()]);
   }
   pool.set_compare_first(settings.compare_first);
+  pool.set_memory_budget(settings.memory_budget());
   let pool = POOL.get_or_init(|| pool);
   match (settings.lanes, env_lanes) {
     (Some(n), _) => pool.set_lanes(n),
@@ -224,6 +245,7 @@ pub fn global_stats() -> Result<Stats, PoolError> {
       }),
       wait: Histogram::new().snapshot(),
       compute: Histogram::new().snapshot(),
+      memory_budget: settings.memory_budget(),
       ..Stats::default()
     },
   };

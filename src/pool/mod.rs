@@ -12,7 +12,17 @@
 //! `driver` the loop each thread runs (admission between steps, panic isolation, retiring), with
 //! `worker` the pool's side of it (the queue, the counts, settling); `stats` the counters and
 //! histograms; `priority` the OS scheduling class of the threads; `global` the one process-wide
-//! pool the bindings use, with its configuration from `configure` and the environment.
+//! pool the bindings use, with its configuration from `configure` and the environment; `memory`
+//! the budget that tasks' memory is held to.
+//!
+//! Beside bcrypt's lanes, a thread runs whole-thread tasks (argon2, scrypt, PBKDF2: `Task`). They
+//! are memory-bound, not latency-bound, and their crates compute one from start to end, so there is
+//! nothing to interleave: a thread takes a task only when it has no lanes in flight, from
+//! `wait_for_jobs`, and runs it to its end. Tasks share the queue with hashes (classes, keys,
+//! deadlines, cancellation while queued, stats); when a task's turn comes it is parked until the
+//! memory budget holds it and a thread is free of lanes, and while one waits that memory allows,
+//! threads with lanes in flight admit no new hashes, so that one of them drains (within one hash)
+//! and takes it. The same threads, off libuv's pool, for the same reasons as bcrypt's.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
@@ -23,10 +33,13 @@ use crate::kernel::{Ciphertext, Input, MAX_LANES};
 
 pub mod driver;
 mod global;
+mod memory;
 mod priority;
 mod queue;
 mod rate;
 mod stats;
+#[cfg(test)]
+mod task_tests;
 mod tuning;
 mod worker;
 
@@ -37,7 +50,7 @@ pub use stats::{ClassStats, HistogramSnapshot, Stats, BUCKETS_MS};
 pub use tuning::Throughput;
 
 use priority::lower_priority;
-use queue::{Queue, Ticket, NEW, QUEUED};
+use queue::{Queue, Ticket, Work, NEW, QUEUED};
 use rate::Rate;
 use stats::{ClassCounters, Histogram};
 
@@ -59,6 +72,27 @@ pub type Outcome = Result<Ciphertext, JobFailure>;
 /// share the thread wait for it.
 pub type Done = Box<dyn FnOnce(Outcome) + Send>;
 
+/// A whole-thread task's computation: run once, to its end, on a pool thread.
+pub type TaskFn = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
+/// A task's output, or why there is none.
+pub type TaskOutcome = Result<Vec<u8>, JobFailure>;
+
+/// Called on a pool thread once with the task's outcome.
+pub type TaskDone = Box<dyn FnOnce(TaskOutcome) + Send>;
+
+/// A job that takes a thread to itself and holds `memory` bytes while it runs: argon2, scrypt,
+/// PBKDF2. Cancelled or expired while it waits, it is dropped uncomputed; once running it runs to
+/// its end (its crate cannot be stopped midway), and a cancellation then only drops its output.
+pub struct Task {
+  pub compute: TaskFn,
+  /// Bytes it holds at most while it runs, counted against the pool's memory budget.
+  pub memory: usize,
+  pub done: TaskDone,
+  pub handle: Arc<Handle>,
+  pub orphaned: Option<Arc<AtomicBool>>,
+}
+
 pub struct Job {
   pub input: Input,
   pub done: Done,
@@ -77,6 +111,8 @@ pub enum Refusal {
   /// The job could not start before its deadline: about `wait` of work is queued ahead of it at the
   /// pool's measured rate (zero for a deadline already past).
   Late { wait: Duration },
+  /// A task needs more memory than the whole budget.
+  TooBig { memory: usize, budget: usize },
 }
 
 /// Why the pool (or `configure`) refused. Messages are the bindings' business: this carries the
@@ -113,6 +149,13 @@ struct Shared {
   idle: AtomicUsize,
   /// Jobs taken from the queue and not yet settled, across all threads.
   running: AtomicUsize,
+  /// Of those, tasks: each has a thread to itself.
+  tasks_running: AtomicUsize,
+  /// Bytes the running tasks may hold at most together (see `memory`).
+  budget: AtomicUsize,
+  /// `queue.memory_in_use` and `queue.parked()`, readable without the lock.
+  memory_in_use: AtomicUsize,
+  parked: AtomicUsize,
   /// Jobs whose computation panicked. Those computed fine are counted by `compute`, so that
   /// `completed` and the histogram's count are always read from one snapshot and agree.
   failed: AtomicU64,
@@ -149,15 +192,31 @@ pub struct Reservation<'a> {
 }
 
 impl Reservation<'_> {
-  pub fn submit(mut self, job: Job) {
+  pub fn submit(self, job: Job) {
+    let work = Work::Hash {
+      input: Box::new(job.input),
+      done: job.done,
+    };
+    self.enqueue(work, job.handle, job.orphaned);
+  }
+
+  pub fn submit_task(self, task: Task) {
+    let work = Work::Task {
+      compute: task.compute,
+      memory: task.memory,
+      done: task.done,
+    };
+    self.enqueue(work, task.handle, task.orphaned);
+  }
+
+  fn enqueue(mut self, work: Work, handle: Arc<Handle>, orphaned: Option<Arc<AtomicBool>>) {
     self.used = true;
     let spec = std::mem::take(&mut self.spec);
     let now = Instant::now();
     let ticket = Ticket {
-      input: Box::new(job.input),
-      done: job.done,
-      handle: job.handle,
-      orphaned: job.orphaned,
+      work,
+      handle,
+      orphaned,
       spec,
       queued_at: now,
       started_at: now,
@@ -221,6 +280,10 @@ impl Pool {
       compare_first: AtomicBool::new(true),
       idle: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
+      tasks_running: AtomicUsize::new(0),
+      budget: AtomicUsize::new(usize::MAX),
+      memory_in_use: AtomicUsize::new(0),
+      parked: AtomicUsize::new(0),
       failed: AtomicU64::new(0),
       rejected: AtomicU64::new(0),
       cancelled: AtomicU64::new(0),
@@ -281,6 +344,16 @@ impl Pool {
     self.shared.lanes.store(lanes, Relaxed);
   }
 
+  /// Bounds the bytes running tasks hold together, from the next task on: tasks beyond it wait in
+  /// the queue. Those running when it shrinks finish; a task runs alone whatever its size, so that
+  /// one queued under a larger budget is not stranded.
+  pub fn set_memory_budget(&self, bytes: usize) {
+    let queue = self.shared.lock();
+    self.shared.budget.store(bytes, Relaxed);
+    drop(queue);
+    self.shared.wake.notify_all();
+  }
+
   /// Whether compares (urgent jobs) go before hashes, or all jobs in order of arrival.
   pub fn set_compare_first(&self, on: bool) {
     self.shared.compare_first.store(on, Relaxed);
@@ -309,6 +382,10 @@ impl Pool {
       classes: Class::ALL.map(|c| s.classes[c.index()].snapshot(bound(c))),
       rate: s.rate.get(),
       lane_steps: s.rate.steps(),
+      tasks_running: s.tasks_running.load(Relaxed),
+      memory_budget: s.budget.load(Relaxed),
+      memory_in_use: s.memory_in_use.load(Relaxed),
+      tasks_waiting_for_memory: s.parked.load(Relaxed),
       ..Stats::default()
     }
   }
@@ -324,9 +401,12 @@ impl Pool {
     let s = &self.shared;
     let class = spec.class;
     let mut queue = s.lock();
-    // Jobs that idle lanes will take as soon as their threads wake are not waiting for a lane.
-    let capacity = s.threads * s.lanes.load(Relaxed);
-    let free_lanes = capacity.saturating_sub(s.running.load(Relaxed));
+    // Jobs that idle lanes will take as soon as their threads wake are not waiting for a lane. A
+    // running task holds all its thread's lanes.
+    let lanes = s.lanes.load(Relaxed);
+    let capacity = s.threads * lanes;
+    let busy = s.running.load(Relaxed) + s.tasks_running.load(Relaxed) * (lanes - 1);
+    let free_lanes = capacity.saturating_sub(busy);
     let max_queue = s.max_queue[class.index()].load(Relaxed);
     let refusal =
       if queue.live_in(class) + queue.reserved[class.index()] >= max_queue.saturating_add(free_lanes) {
@@ -360,6 +440,32 @@ impl Pool {
       spec,
       used: false,
     })
+  }
+
+  /// `reserve` for a task that holds `memory` bytes: refused at once if the whole budget could not
+  /// hold it, since it would otherwise wait for ever.
+  pub fn reserve_task(&self, spec: Spec, memory: usize) -> Result<Reservation<'_>, Refusal> {
+    let budget = self.shared.budget.load(Relaxed);
+    if memory > budget {
+      self.shared.rejected.fetch_add(1, Relaxed);
+      self.shared.classes[spec.class.index()]
+        .rejected
+        .fetch_add(1, Relaxed);
+      return Err(Refusal::TooBig { memory, budget });
+    }
+    self.reserve(spec)
+  }
+
+  /// Queues a task whatever the bounds, its deadline and its size: for tests.
+  #[cfg(test)]
+  fn submit_task_for_test(&self, task: Task, spec: Spec) {
+    self.shared.lock().reserved[spec.class.index()] += 1;
+    Reservation {
+      shared: &self.shared,
+      spec,
+      used: false,
+    }
+    .submit_task(task);
   }
 
   /// Queues a job, whatever the bounds and its deadline: for callers with nothing to undo.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
-use super::{Done, Shared};
+use super::{Done, Shared, TaskDone, TaskFn};
 use crate::kernel::Input;
 
 /// A job's scheduling class.
@@ -112,12 +112,9 @@ impl Handle {
 /// Dead jobs below this count are left for the workers to skip.
 pub(super) const COMPACT_AT: usize = 64;
 
-/// A job in the queue or a lane. The input stays with it after its lane is built: should a step
-/// panic, each job of the batch is replayed alone (see `Shared::isolate`). Boxed so that moving a
-/// ticket leaves no copy of the key words behind; the box is zeroed when it drops.
+/// A job in the queue, a lane or a thread of its own, and its outcome's receiver.
 pub(super) struct Ticket {
-  pub(super) input: Box<Input>,
-  pub(super) done: Done,
+  pub(super) work: Work,
   pub(super) handle: Arc<Handle>,
   pub(super) orphaned: Option<Arc<AtomicBool>>,
   pub(super) spec: Spec,
@@ -137,15 +134,46 @@ pub struct Spec {
   pub deadline: Option<Instant>,
 }
 
+/// What a ticket computes.
+pub(super) enum Work {
+  /// A bcrypt hash, in a lane. The input stays with it after its lane is built: should a step
+  /// panic, each job of the batch is replayed alone (see `driver::replay`). Boxed so that moving a
+  /// ticket leaves no copy of the key words behind; the box is zeroed when it drops.
+  Hash { input: Box<Input>, done: Done },
+  /// A whole-thread task that holds `memory` bytes while it runs (see `super::Task`).
+  Task {
+    compute: TaskFn,
+    memory: usize,
+    done: TaskDone,
+  },
+}
+
 impl Ticket {
+  /// The bytes it holds while it runs: a hash's are a few KiB, counted as none.
+  pub(super) fn memory(&self) -> usize {
+    match self.work {
+      Work::Hash { .. } => 0,
+      Work::Task { memory, .. } => memory,
+    }
+  }
+
+  pub(super) fn is_task(&self) -> bool {
+    matches!(self.work, Work::Task { .. })
+  }
+
   /// Whether its outcome is no longer wanted.
   pub(super) fn cancelled(&self) -> bool {
     self.handle.state.load(Relaxed) == CANCELLED || self.orphaned.as_ref().is_some_and(|o| o.load(Relaxed))
   }
 
-  /// Key-schedule steps it takes: its share of the pool's work.
+  /// Key-schedule steps it takes: its share of the pool's work. A task's is not in those units
+  /// and is counted as none: a deadline is judged on the hashes ahead of it only, and tasks show
+  /// in the measured rate instead, as the lane-steps their threads did not compute (see `rate`).
   pub(super) fn work(&self) -> u64 {
-    work_of(self.input.cost)
+    match &self.work {
+      Work::Hash { input, .. } => work_of(input.cost),
+      Work::Task { .. } => 0,
+    }
   }
 }
 
@@ -230,10 +258,17 @@ impl FairLine {
   }
 }
 
-/// Every waiting job, in six lines: for each class, its compares and its hashes.
+/// Lines the scheduler orders: for each class, its compares and its hashes.
+const ORDERED: usize = 6;
+
+/// Every waiting job, in nine lines: for each class, its compares and its hashes, in which every
+/// job waits its turn; then, for each class, its tasks whose turn came but that wait for memory or
+/// a thread with no lanes in flight (`park`), first in first out inside a class.
 #[derive(Default)]
 pub(super) struct Queue {
-  lines: [FairLine; 6],
+  lines: [FairLine; ORDERED + 3],
+  /// Bytes the running tasks hold.
+  pub(super) memory_in_use: usize,
   /// Jobs in any line cancelled or expired while they waited (see `Handle`).
   pub(super) dead: usize,
   /// Places promised to callers that are still building their job, by class (see `Pool::reserve`).
@@ -255,7 +290,7 @@ impl Queue {
   /// The next job: classes in order; inside a class, its oldest compare first while
   /// `compare_first`, else whichever line's next job is older.
   pub(super) fn pop_front(&mut self, compare_first: bool) -> Option<Ticket> {
-    for class in self.lines.chunks_exact_mut(2) {
+    for class in self.lines[..ORDERED].chunks_exact_mut(2) {
       let [urgent, normal] = class else { unreachable!() };
       let take_urgent = match (urgent.front(), normal.front()) {
         (Some(_), None) => true,
@@ -283,10 +318,38 @@ impl Queue {
     self.dead += 1;
   }
 
-  /// A job `pop_front` returned was dead: it leaves the dead counts.
+  /// A job `pop_front` or `pop_parked` returned was dead: it leaves the dead counts.
   pub(super) fn popped_dead(&mut self, ticket: &Ticket) {
-    self.lines[Queue::line_of(&ticket.spec)].dead -= 1;
+    self.lines[ticket.handle.line.load(Relaxed) as usize].dead -= 1;
     self.dead -= 1;
+  }
+
+  /// A task whose turn came waits here for memory and a thread with no lanes in flight. It stays
+  /// queued (cancelling or expiring it gives its place back as before) and keeps its place among
+  /// the tasks of its class, so that a large one is not passed for ever by smaller ones.
+  pub(super) fn park(&mut self, ticket: Ticket) {
+    let line = ORDERED + ticket.spec.class.index();
+    ticket.handle.line.store(line as u8, Relaxed);
+    self.lines[line].push(ticket);
+  }
+
+  /// The parked task to run next: classes in order.
+  pub(super) fn parked_front(&self) -> Option<&Ticket> {
+    self.lines[ORDERED..].iter().find_map(FairLine::front)
+  }
+
+  pub(super) fn pop_parked(&mut self) -> Option<Ticket> {
+    self.lines[ORDERED..].iter_mut().find_map(FairLine::pop)
+  }
+
+  /// Live tasks parked.
+  pub(super) fn parked(&self) -> usize {
+    self.lines[ORDERED..].iter().map(FairLine::live).sum()
+  }
+
+  /// Jobs, dead ones included, still waiting for their turn.
+  pub(super) fn unordered_len(&self) -> usize {
+    self.lines[..ORDERED].iter().map(|l| l.len).sum()
   }
 
   /// Jobs in the queue, dead ones included.
@@ -303,10 +366,10 @@ impl Queue {
     self.len() - self.dead
   }
 
-  /// Live jobs of `class`.
+  /// Live jobs of `class`, parked tasks included.
   pub(super) fn live_in(&self, class: Class) -> usize {
     let i = 2 * class.index();
-    self.lines[i].live() + self.lines[i + 1].live()
+    self.lines[i].live() + self.lines[i + 1].live() + self.lines[ORDERED + class.index()].live()
   }
 
   /// Key-schedule steps that would run before a new job of `spec` starts, about (see

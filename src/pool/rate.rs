@@ -5,6 +5,11 @@
 //! window of `WINDOW` in which jobs waited throughout (every lane busy) gives a sample of what the
 //! pool sustains now; the rate follows the samples with an exponential moving average, so a
 //! neighbour's burst moves it within a few windows and one noisy window moves it by a third.
+//!
+//! Only bcrypt's lanes are counted. A whole-thread task (argon2, scrypt) has no lane-steps, and
+//! its cost in them would be a guess: tasks count as no work ahead of a job (`Ticket::work`), and
+//! they show here as what they take away, the lane-steps their threads do not compute while jobs
+//! wait, so that the rate, and the deadlines judged on it, follow the pool's real speed for hashes.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;

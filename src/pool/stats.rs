@@ -124,6 +124,14 @@ pub struct Stats {
   pub rate: Option<f64>,
   /// Key-schedule steps computed, summed over lanes: the pool's work done.
   pub lane_steps: u64,
+  /// Tasks running, each on a thread of its own.
+  pub tasks_running: usize,
+  /// Bytes running tasks may hold together; `usize::MAX` for no bound.
+  pub memory_budget: usize,
+  /// Bytes the running tasks hold.
+  pub memory_in_use: usize,
+  /// Tasks whose turn came that wait for memory or a thread free of lanes.
+  pub tasks_waiting_for_memory: usize,
   /// The process-wide pool's (`global_stats`): where `lanes_per_thread` comes from, and what the
   /// tuner measured, lane-steps per ms for 1..=MAX_LANES lanes.
   pub lanes_source: LanesSource,
