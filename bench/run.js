@@ -188,6 +188,36 @@ function lanesTable() {
   return `${lines.join('\n')}\n`
 }
 
+// One lane-step (`stats().laneSteps`) is one ExpandKey: 521 Blowfish encryptions (9 for the P-array,
+// 512 for the S-boxes) of 16 rounds each.
+const ROUNDS_PER_LANE_STEP = 521 * 16
+
+// The kernel's cost through Node: the process's CPU time (every pool thread's, and the main
+// thread's share of settling promises) per Blowfish round per lane, while 64 hashes are in flight.
+// Cycles need a clock this script cannot calibrate: `npm run bench:lanes` gives cycles per round per
+// lane for the kernel alone (a thread's CPU time times a clock timed on dependent adds).
+async function kernelCost() {
+  const lines = ['### The kernel through Node: CPU time per Blowfish round per lane (bcrypt-offload)', '', '| cost | ns per round per lane |', '|---:|---:|']
+  for (const cost of QUICK ? [4] : [4, 10]) {
+    const salt = ours.genSaltSync(cost)
+    const samples = []
+    for (let r = 0; r < RUNS; r++) {
+      const steps = ours.stats().laneSteps
+      const cpu = process.cpuUsage()
+      const deadline = performance.now() + (QUICK ? 500 : 2000)
+      const caller = async (i) => {
+        do await ours.hash(`password ${i}`, salt)
+        while (performance.now() < deadline)
+      }
+      await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => caller(i)))
+      const used = process.cpuUsage(cpu)
+      samples.push(((used.user + used.system) * 1000) / ((ours.stats().laneSteps - steps) * ROUNDS_PER_LANE_STEP))
+    }
+    lines.push(`| ${cost} | ${median(samples).toFixed(3)} |`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
 
 // One row per contender; `better` says whether higher or lower is better, for the ratio column.
@@ -222,6 +252,7 @@ async function main() {
   }
   console.log(header)
   emit(lanesTable())
+  emit(await kernelCost())
   for (const cost of QUICK ? [4] : [10, 12]) {
     emit(table(`One hash at a time, cost ${cost}, sync`, 'ms', await latency(cost, 'sync'), 'lower'))
     emit(table(`One hash at a time, cost ${cost}, lone awaited async call`, 'ms', await latency(cost, 'async'), 'lower'))

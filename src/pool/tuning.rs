@@ -12,9 +12,9 @@
 //! that lasts a few milliseconds costs each width at most the trials it overlaps. Second, not first:
 //! a trial can also come out fast, the clock speeding up while the other core idles (of 25
 //! measurements on this host, one had 3 lanes at 2.78x one lane against 2.63-2.64x in the others),
-//! and one such trial must not win a narrower width the choice. With three trials and each width's best, a busy start once
-//! measured [1, 1.75, 2.02, 1.99, 2.07, 1.84] × one lane here and chose 3 lanes, which then ran 16%
-//! below 5 lanes.
+//! and one such trial must not win a narrower width the choice. With three trials and each width's
+//! best, a busy start once measured [1, 1.75, 2.02, 1.99, 2.07, 1.84] × one lane here and chose 3
+//! lanes, which then ran 16% below 5 lanes.
 
 use crate::cputime;
 use crate::kernel::{self, Input, Lane, MAX_LANES};
