@@ -177,3 +177,28 @@ test('argon2 through the tier: abort and deadline as bcrypt calls have them; nee
     await t.close()
   }
 })
+
+test('bcrypt-offload/passwords over the tier: verify-and-upgrade computed by the workers', { timeout: 60_000 }, async () => {
+  const { createPasswords } = require('../passwords.js')
+  const bcrypt = require('..')
+  const t = await tier(redis)
+  try {
+    const passwords = createPasswords({ algorithm: 'argon2id', ...CHEAP }, { tier: t.client })
+    const fromBcrypt = bcrypt.hashSync('old password', 4)
+    assert.deepEqual(await passwords.verify('old password', fromBcrypt), { ok: true, needsRehash: true })
+    const upgraded = await passwords.hash('old password')
+    assert.equal(await peer.verify(upgraded, 'old password'), true)
+    assert.deepEqual(await passwords.verify('old password', upgraded), { ok: true, needsRehash: false })
+    assert.equal((await passwords.verify('wrong', upgraded)).ok, false)
+    assert.equal(await passwords.verifyUnknown('anyone'), false)
+    assert.equal((await passwords.verify('pw', 'junk')).reason, 'ERR_PASSWORD_HASH_UNKNOWN')
+    const { compare, argon2Hash, argon2Verify } = t.workers[0].stats()
+    // bcrypt's compare; the policy's hash and the decoy's; three verifies and two decoy verifies.
+    assert.deepEqual({ compare, argon2Hash, argon2Verify }, { compare: 1, argon2Hash: 2, argon2Verify: 4 })
+    for (const tier of [null, {}, bcrypt]) {
+      assert.throws(() => createPasswords({ algorithm: 'bcrypt' }, { tier }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+    }
+  } finally {
+    await t.close()
+  }
+})
