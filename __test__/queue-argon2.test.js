@@ -11,7 +11,8 @@ const { randomBytes } = require('node:crypto')
 
 const peer = require('argon2')
 const local = require('../argon2.js')
-const { redisForFile, queueTestFile, tier, settle, until, waitingCount, waitingIds, completedEvents } = require('./redis-helpers.js')
+const { redisForFile, queueTestFile, tier, settle, until, waitingCount, waitingIds, completedEvents, startRedis, queueName } = require('./redis-helpers.js')
+const { connect, newKey } = require('../queue.js')
 
 queueTestFile()
 const redis = redisForFile()
@@ -200,5 +201,24 @@ test('bcrypt-offload/passwords over the tier: verify-and-upgrade computed by the
     }
   } finally {
     await t.close()
+  }
+})
+
+test("argon2 with fallback 'local': computed on this process's pool while Redis is down", { timeout: 30_000 }, async (t) => {
+  const server = await startRedis()
+  t.after(() => server.destroy())
+  const client = connect({ redis: server.url, key: newKey(), name: queueName(), fallback: 'local' })
+  try {
+    await client.ready()
+    await server.kill()
+    const salt = Buffer.alloc(16, 3)
+    const digest = await client.argon2.hash('down', { ...CHEAP, salt })
+    assert.equal(digest, await local.hash('down', { ...CHEAP, salt }))
+    assert.deepEqual(await client.argon2.hash('down', { ...CHEAP, salt, raw: true }), await local.hash('down', { ...CHEAP, salt, raw: true }))
+    assert.equal(await client.argon2.verify(digest, 'down'), true)
+    assert.equal(await client.argon2.verify(digest, 'wrong'), false)
+    assert.equal(client.stats().local, 4)
+  } finally {
+    await client.close()
   }
 })

@@ -16,6 +16,8 @@
 // - Its length says nothing of what it holds: every request is one fixed size, and so is every
 //   result (below), so that neither a password's length, a fair-share key's, a salt's, whether a
 //   compare is for an unknown user, nor compare's answer (`true` and `false` differ by a byte) shows.
+//   argon2's requests and results have fixed sizes of their own (ARGON2_LIMITS): the size says a
+//   job is argon2's, nothing more.
 //
 // What stays in the clear: the job's name (`hash` or `compare`), its BullMQ priority (the call's
 // class and operation, lib/queue/client.js), its id, its timestamps, and the key's id (a keyed
