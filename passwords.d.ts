@@ -83,5 +83,15 @@ export declare const REASONS: Readonly<{
   TOO_COSTLY: 'ERR_PASSWORD_HASH_TOO_COSTLY'
 }>
 
+/** Where the hashes are computed: by default this process's pool. */
+export interface PasswordsOptions {
+  /**
+   * A client from bcrypt-offload/queue's `connect()`: bcrypt and argon2 computed by the tier's
+   * workers (argon2 within the tier's limits, docs/queue.md). Django's PBKDF2 and Better Auth's
+   * scrypt stay on this process's pool.
+   */
+  tier?: import('./queue').QueueClient
+}
+
 /** A passwords module for `policy`; a TypeError or RangeError (with a `code`) for a bad one. */
-export declare function createPasswords(policy: Policy): Passwords
+export declare function createPasswords(policy: Policy, options?: PasswordsOptions): Passwords

@@ -104,9 +104,20 @@ export interface QueueClient {
   /** Refuses new calls, lets those in flight settle, closes the connections. */
   close(): Promise<void>
   stats(): ClientStats
+  /**
+   * argon2 computed by the tier's workers: bcrypt-offload/argon2's `hash`, `verify` and
+   * `needsRehash`, their options and errors (no sync forms; `needsRehash` only reads the digest and
+   * runs here). What a request carries is bounded (`ERR_BCRYPT_QUEUE_ARGON2_LIMIT`, a RangeError, past
+   * it): a password of 1,024 bytes, a salt, secret and associatedData of 64 each, a hashLength of 128,
+   * a digest of 512 characters.
+   */
+  argon2: QueueArgon2
   /** The BullMQ `Queue` (for monitoring). */
   queue: unknown
 }
+
+type Argon2 = typeof import('./argon2')
+export type QueueArgon2 = Readonly<Pick<Argon2, 'argon2d' | 'argon2i' | 'argon2id' | 'defaults' | 'hash' | 'verify' | 'needsRehash'>>
 
 export interface WorkerOptions extends QueueSettings {
   /** The pool's threads (as `configure({ threads })`); default: the package's default. */
@@ -136,6 +147,9 @@ export interface WorkerStats {
   /** Jobs computed, by operation (`compare` counts `compareUnknown`'s too). */
   hash: number
   compare: number
+  /** argon2 jobs computed (`argon2Hash` counts raw hashes too). */
+  argon2Hash: number
+  argon2Verify: number
   /** Dropped uncomputed: the tier's deadline or the call's own had passed. */
   expired: number
   /** Refused: the request did not open under this worker's key. */

@@ -124,3 +124,54 @@ test('in Redis, every job and every result has one size: an attacker reading it 
     await t.close()
   }
 })
+
+test('argon2 jobs: every request one size and every result one size, whatever the password, its options or the answer', { timeout: 60_000 }, async () => {
+  const argon2 = require('../argon2.js')
+  const { ARGON2_LIMITS: LIMITS } = envelope
+  const t = await tier(redis, { workers: 0, timeout: 50_000 })
+  try {
+    const cheap = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
+    const stored = argon2.hashSync('right password', cheap)
+    // A well-formed digest of the longest the tier carries, made of the largest fields.
+    const numbers = 'm=4294967295,t=4294967295,p=16777215'
+    const head = `$argon2id$v=19$${numbers},data=${Buffer.alloc(LIMITS.associatedData, 1).toString('base64').replace(/=+$/, '')}$${Buffer.alloc(LIMITS.salt, 2).toString('base64').replace(/=+$/, '')}$`
+    let longest = head
+    for (let n = 4; `${head}${Buffer.alloc(n + 1).toString('base64').replace(/=+$/, '')}`.length <= LIMITS.digest; n++) longest = `${head}${Buffer.alloc(n).toString('base64').replace(/=+$/, '')}`
+    assert.ok(require('../binding.js').argon2Info(longest), 'the longest digest is well-formed')
+    const max = (n) => Buffer.alloc(n, 0xff)
+    const largest = { type: 2 ** 32 - 1, version: 2 ** 32 - 1, memoryCost: 2 ** 32 - 1, timeCost: 2 ** 32 - 1, parallelism: 2 ** 32 - 1, hashLength: LIMITS.hashLength, salt: max(LIMITS.salt), secret: max(LIMITS.secret), associatedData: max(LIMITS.associatedData) }
+    const passwords = ['', 'a', 'é'.repeat(LIMITS.password / 2), randomBytes(LIMITS.password), 'right password']
+    const keys = [undefined, 'k'.repeat(1024), '\u{1F600}'.repeat(512)]
+    const calls = []
+    passwords.forEach((password, i) => {
+      const options = { key: keys[i % keys.length], priority: ['high', 'normal', 'low'][i % 3] }
+      calls.push({ call: t.client.argon2.hash(password, { ...cheap, ...options }), check: (h) => argon2.verifySync(h, password) })
+      calls.push({ call: t.client.argon2.hash(password, { ...cheap, ...options, raw: true, hashLength: LIMITS.hashLength, salt: max(LIMITS.salt), secret: max(LIMITS.secret), associatedData: max(LIMITS.associatedData) }), check: (h) => h.length === LIMITS.hashLength })
+      calls.push({ call: t.client.argon2.hash(password, { ...cheap, ...options, hashLength: LIMITS.hashLength, salt: max(LIMITS.salt), associatedData: max(LIMITS.associatedData) }), check: (h) => argon2.verifySync(h, password) })
+      calls.push({ call: t.client.argon2.verify(stored, password, options), check: (ok) => ok === (password === 'right password') })
+      calls.push({ call: t.client.argon2.verify(longest, password, { ...options, secret: max(LIMITS.secret) }).catch((err) => err.code), check: (code) => code === 'ERR_BCRYPT_MEMORY_BUDGET' })
+      calls.push({ call: t.client.argon2.hash(password, { ...largest, ...options }).catch((err) => err.code), check: (code) => code === 'ERR_OUT_OF_RANGE' })
+    })
+    for (const { call } of calls) call.catch(() => {}) // awaited below, unless an assertion fails first
+
+    await until(async () => (await waitingCount(redis, t.keys)) === calls.length)
+    const ids = await waitingIds(redis, t.keys)
+    const jobs = await Promise.all(ids.map((id) => redis.command('HGETALL', t.keys(id))))
+    const data = jobs.map((fields) => String(fields[fields.map(String).indexOf('data') + 1]))
+    const requestSizes = new Set(data.map((d) => Buffer.from(JSON.parse(d).s, 'base64').length))
+    assert.equal(requestSizes.size, 1, `request sizes ${[...requestSizes]}`)
+    const dump = Buffer.concat(jobs.flat().map((v) => Buffer.from(v)))
+    assert.equal(dump.includes('right password'), false)
+
+    await t.addWorker()
+    const outcomes = await Promise.all(calls.map(({ call }) => call))
+    outcomes.forEach((outcome, i) => assert.ok(calls[i].check(outcome), `call ${i}: ${outcome}`))
+    const results = await completedEvents(redis, t.keys)
+    assert.equal(results.length, calls.length)
+    const resultSizes = new Set(results.map((e) => Buffer.from(JSON.parse(e.returnvalue), 'base64').length))
+    assert.equal(resultSizes.size, 1, `result sizes ${[...resultSizes]}`)
+    console.log(`${calls.length} argon2 jobs: every request ${[...requestSizes]} bytes sealed, every result ${[...resultSizes]}`)
+  } finally {
+    await t.close()
+  }
+})

@@ -15,11 +15,16 @@ async function sample(): Promise<void> {
   const legacy: { ok: boolean; upgrade: boolean } = await queue.compareLegacy(client, 'pw', 'md5:$2b$10$…')
   const viaPackage: boolean = (await queue.compareLegacy(bcrypt, Buffer.from('pw'), h)).ok
   void [legacy, viaPackage]
+  const digest: string = await client.argon2.hash('pw', { type: client.argon2.argon2id, memoryCost: 19456, priority: 'high', signal: AbortSignal.timeout(1000) })
+  const raw: Buffer = await client.argon2.hash(Buffer.from('pw'), { raw: true, salt: Buffer.alloc(16) })
+  const verified: boolean = await client.argon2.verify(digest, 'pw', { secret: Buffer.from('pepper'), timeout: 500 })
+  const stale: boolean = client.argon2.needsRehash(digest, { memoryCost: client.argon2.defaults.memoryCost })
+  void [raw, verified, stale]
   const pending: number = client.stats().pending
   void pending
   await client.close()
   const worker = queue.startWorker({ redis: 'rediss://cache:6380', tls: { ca: 'PEM' }, threads: 2, lockDuration: 5000, stalledInterval: 2000 })
-  const computed: number = worker.stats().hash + worker.stats().pool.completed + worker.stats().returned
+  const computed: number = worker.stats().hash + worker.stats().argon2Hash + worker.stats().argon2Verify + worker.stats().pool.completed + worker.stats().returned
   const refused: boolean = worker.stats().keyRefused
   const depth = await worker.waiting()
   const high: number | undefined = depth?.high

@@ -2,7 +2,9 @@
 
 // bcrypt-offload/argon2: a drop-in for the `argon2` npm package (hash, verify, needsRehash, their
 // option names and constants), computed on this package's own pool instead of libuv's threadpool,
-// as a function of the native binding (`createArgon2(binding)`; argon2.js plugs in the real one).
+// as a function of the native binding and a backend (`createArgon2(binding, backend)`; argon2.js
+// plugs in the real binding and its pool, the queue tier's client a backend that sends jobs).
+// Every check, default and message is here, whichever backend computes.
 //
 // What differs from `argon2`, on purpose:
 // - Defaults are OWASP's (Password Storage Cheat Sheet): argon2id, memoryCost 19456 KiB, timeCost 2,
@@ -29,11 +31,34 @@ const argon2id = 2
 const VERSION = 0x13
 const U32 = 2 ** 32 - 1
 
-function createArgon2(binding) {
+/**
+ * What computes argon2's asynchronous calls, as lib/api.js's Backend does bcrypt's: `job` is the
+ * binding's options as `jobOf` fills them in, `call` is `{ cancellation, schedule }` (either absent);
+ * failures reject with a native kind or an error that has its `code`.
+ *
+ * @typedef {object} Argon2Backend
+ * @property {(password: string | Uint8Array, job: object, call: object) => Promise<string>} hash a PHC string
+ * @property {(password: string | Uint8Array, job: object, call: object) => Promise<Buffer>} hashRaw the hash's bytes
+ * @property {(digest: string, password: string | Uint8Array, secret: Uint8Array | undefined, call: object) => Promise<boolean>} verify
+ *   a digest that is not a well-formed argon2 PHC string resolves `false`
+ * @property {() => object} cancellation a handle for one call, as lib/api.js's
+ */
+
+/** The local pool as an argon2 backend: the binding's own calls. */
+function localArgon2Backend(binding) {
+  return {
+    hash: (password, job, call) => binding.argon2Hash(password, job, call.cancellation, call.schedule),
+    hashRaw: (password, job, call) => binding.argon2HashRaw(password, job, call.cancellation, call.schedule),
+    verify: (digest, password, secret, call) => binding.argon2Verify(digest, password, secret, call.cancellation, call.schedule),
+    cancellation: () => new binding.Cancellation(),
+  }
+}
+
+function createArgon2(binding, backend = localArgon2Backend(binding)) {
   const errors = createErrors(binding)
   const { error } = errors
   if (binding.API_VERSION !== API_VERSION) throw error('ApiMismatch', binding.API_VERSION, API_VERSION)
-  const { sync, optionsOf, signalOf, scheduleOf, cancellable } = createCalls(errors, () => new binding.Cancellation())
+  const { sync, optionsOf, signalOf, scheduleOf, cancellable } = createCalls(errors, () => backend.cancellation())
 
   // The defaults live in Rust (src/kdf/argon2.rs); these are the values it exports.
   const defaults = Object.freeze({
@@ -97,8 +122,8 @@ function createArgon2(binding) {
     const pw = passwordOf(password)
     const opts = optionsOf(options)
     const { raw, job } = jobOf(opts)
-    const run = raw ? binding.argon2HashRaw : binding.argon2Hash
-    return cancellable(signalOf(opts), scheduleOf(opts), (j) => run(pw, job, j.cancellation, j.schedule))
+    const run = raw ? backend.hashRaw : backend.hash
+    return cancellable(signalOf(opts), scheduleOf(opts), (call) => run(pw, job, call))
   }
 
   /** The same on the calling thread. */
@@ -123,7 +148,7 @@ function createArgon2(binding) {
     const pw = passwordOf(password)
     const opts = optionsOf(options)
     const secret = bytesOf(opts, 'secret')
-    return cancellable(signalOf(opts), scheduleOf(opts), (j) => binding.argon2Verify(d, pw, secret, j.cancellation, j.schedule))
+    return cancellable(signalOf(opts), scheduleOf(opts), (call) => backend.verify(d, pw, secret, call))
   }
 
   /** The same on the calling thread. */
@@ -158,4 +183,4 @@ function createArgon2(binding) {
   return argon2
 }
 
-module.exports = { createArgon2 }
+module.exports = { createArgon2, localArgon2Backend }

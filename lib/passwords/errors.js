@@ -11,6 +11,7 @@ const ERRORS = {
   NotApplicable: [TypeError, 'ERR_INVALID_ARG_VALUE', (name, algorithm) => `policy.${name} does not apply to ${algorithm}`],
   OutOfRange: [RangeError, 'ERR_OUT_OF_RANGE', (what, range, got) => `${what} must be ${range}, got ${got}`],
   PasswordType: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'password must be a string or a Uint8Array'],
+  NotTierClient: [TypeError, 'ERR_INVALID_ARG_TYPE', () => 'options.tier must be a client from bcrypt-offload/queue connect()'],
 }
 
 /** The error `name` of the table, worded from `facts` (never a password or a stored hash). */

@@ -1,7 +1,8 @@
 'use strict'
 
 // The caller's side of the queue tier: `connect({ redis, key })` gives `hash`, `compare` and
-// `compareUnknown` computed by remote workers (lib/queue/worker.js) through BullMQ.
+// `compareUnknown`, and `argon2.hash` and `argon2.verify`, computed by remote workers
+// (lib/queue/worker.js) through BullMQ.
 //
 // The client is the package's own facade (lib/api.js) over a backend (the interface documented
 // there) that sends jobs instead of computing: every call form, argument check, message, callback
@@ -25,11 +26,13 @@ const { randomUUID } = require('node:crypto')
 const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
-const { createBcrypt, localBackend, passwordBytes } = require('../api.js')
+const { createBcrypt, passwordBytes } = require('../api.js')
+const { createArgon2 } = require('../argon2/api.js')
 const { AbortError, fromWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
 const keycheck = require('./keycheck.js')
+const operations = require('./operations.js')
 const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
 
 // The longest delay Node's timers take: a longer one fires after 1 ms instead (TimeoutOverflowWarning).
@@ -59,7 +62,8 @@ const DEFAULTS = {
 
 // A job's name, in the clear in Redis: an unknown user's compare is named as any other, so that Redis
 // does not tell which logins are for accounts that do not exist (workers go by the sealed op).
-const jobName = (op) => (op === 'hash' ? 'hash' : 'compare')
+const jobName = (op) => (HASHES.has(op) ? 'hash' : 'compare')
+const HASHES = new Set(['hash', 'argon2Hash', 'argon2HashRaw'])
 
 // BullMQ's priority for a call of class `cls` (0 high, 1 normal, 2 low). Workers take BullMQ's plain
 // wait list first (priority 0), then its prioritized set by ascending priority, first in first out
@@ -69,7 +73,10 @@ const jobName = (op) => (op === 'hash' ? 'hash' : 'compare')
 // normal one and a normal before any low; with compareFirst a class's compares go before its
 // hashes: high compare 0 (the wait list), high hash 1, normal compare 2, normal hash 3, low compare
 // 4, low hash 5. Without it a class's two operations share one priority (0, 2, 4): arrival order.
-const priorityOf = (cls, op, compareFirst) => 2 * cls + (compareFirst && op === 'hash' ? 1 : 0)
+const priorityOf = (cls, op, compareFirst) => 2 * cls + (compareFirst && HASHES.has(op) ? 1 : 0)
+
+// What each operation's result holds (a raw argon2 hash travels as base64).
+const RESULT_TYPES = { hash: 'string', compare: 'boolean', compareUnknown: 'boolean', argon2Hash: 'string', argon2HashRaw: 'string', argon2Verify: 'boolean' }
 
 // How long the event reader waits before it reads again after a failed read.
 const READ_RETRY_MS = 100
@@ -439,7 +446,7 @@ function connect(options = {}) {
     call.answered = true
     forget(id)
     const result = envelope.openResult(key, name, id, sealed)
-    const expected = call.op === 'hash' ? 'string' : 'boolean'
+    const expected = RESULT_TYPES[call.op]
     // A native failure of the worker's binding: the facade words it from the package's table.
     const failure = fromWire(result?.error)
     if (failure?.code === 'Deadline') counters.expired++
@@ -447,7 +454,7 @@ function connect(options = {}) {
     if (result?.expired) return finish(call, (counters.timedOut++, error('QueueTimeout', timeout)))
     if (!result || typeof result.value !== expected) return finish(call, (counters.tampered++, error('QueueTampered')))
     counters.completed++
-    finish(call, undefined, result.value)
+    finish(call, undefined, call.op === 'argon2HashRaw' ? Buffer.from(result.value, 'base64') : result.value)
   }
 
   // The call's own deadline (the facade's `timeout` or `deadline` option) has passed: its job is
@@ -577,7 +584,7 @@ function connect(options = {}) {
     call.local = cancellation
     const startIn = Math.max(0, call.startBy - Date.now())
     const schedule = { class: call.cls, key: call.key, timeoutMs: Number.isFinite(startIn) ? startIn : undefined }
-    localBackend(binding)[call.op](local.data, local.setting, { cancellation, schedule }).then(
+    operations.run(call.op, local.data, local.setting, { cancellation, schedule }).then(
       (value) => finish(call, undefined, value),
       (err) => finish(call, err),
     )
@@ -593,6 +600,30 @@ function connect(options = {}) {
     compareUnknown: (data, cost, job) => submit('compareUnknown', data, cost, job),
     cancellation: () => new RemoteCancellation(),
   }
+  // argon2 as a backend (lib/argon2/api.js): each call a job too, within what a request carries
+  // (envelope.js, ARGON2_LIMITS; past it, ERR_BCRYPT_QUEUE_ARGON2_LIMIT before anything is sealed).
+  const limits = envelope.ARGON2_LIMITS
+  const lengthOf = (data) => (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : passwordBytes(data).length)
+  function carried(what, length, limit, unit = ' bytes') {
+    if (length > limit) throw error('QueueArgon2Limit', what, `${length}${unit}`, `${limit}${unit}`)
+  }
+  function argon2Request(password, job) {
+    carried('the password', lengthOf(password), limits.password)
+    for (const name of ['salt', 'secret', 'associatedData']) if (job[name] != null) carried(`options.${name}`, lengthOf(job[name]), limits[name])
+    if (job.hashLength !== undefined) carried('options.hashLength', job.hashLength, limits.hashLength, '')
+    if (job.digest !== undefined) carried('the digest', job.digest.length, limits.digest, ' characters')
+    return envelope.argon2Setting(job)
+  }
+  const remoteArgon2 = {
+    hash: (password, job, call) => submit('argon2Hash', password, argon2Request(password, job), call),
+    hashRaw: (password, job, call) => submit('argon2HashRaw', password, argon2Request(password, job), call),
+    // As the local pool: a string that is not a well-formed argon2 hash is `false`, nothing queued.
+    verify: (digest, password, secret, call) =>
+      binding.argon2Info(digest) ? submit('argon2Verify', password, argon2Request(password, { digest, secret }), call) : Promise.resolve(false),
+    cancellation: () => new RemoteCancellation(),
+  }
+  const argon2Facade = createArgon2(binding, remoteArgon2)
+
   const facade = createBcrypt(binding, remote)
   if (options.rejectLongPasswords !== undefined) facade.configure({ rejectLongPasswords: options.rejectLongPasswords })
 
@@ -644,6 +675,19 @@ function connect(options = {}) {
     ready,
     close,
     stats,
+    /**
+     * argon2 (bcrypt-offload/argon2's hash, verify and needsRehash, their options and errors)
+     * computed by the workers; needsRehash, which only reads the digest, here.
+     */
+    argon2: Object.freeze({
+      argon2d: argon2Facade.argon2d,
+      argon2i: argon2Facade.argon2i,
+      argon2id: argon2Facade.argon2id,
+      defaults: argon2Facade.defaults,
+      hash: argon2Facade.hash,
+      verify: argon2Facade.verify,
+      needsRehash: argon2Facade.needsRehash,
+    }),
     /** The BullMQ queue (for monitoring: counts, metrics); jobs go through the calls above. */
     queue,
   }

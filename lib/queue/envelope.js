@@ -16,6 +16,8 @@
 // - Its length says nothing of what it holds: every request is one fixed size, and so is every
 //   result (below), so that neither a password's length, a fair-share key's, a salt's, whether a
 //   compare is for an unknown user, nor compare's answer (`true` and `false` differ by a byte) shows.
+//   argon2's requests and results have fixed sizes of their own (ARGON2_LIMITS): the size says a
+//   job is argon2's, nothing more.
 //
 // What stays in the clear: the job's name (`hash` or `compare`), its BullMQ priority (the call's
 // class and operation, lib/queue/client.js), its id, its timestamps, and the key's id (a keyed
@@ -87,6 +89,25 @@ const REQUEST_BLOCK = 256
 const RESULT_BLOCK = 128
 const blocks = (bytes, block) => Math.max(1, Math.ceil(bytes / block)) * block
 
+// argon2 reads the whole password (there is no prefix of it that gives the same hash), so an argon2
+// request carries all of it, and the tier bounds what it carries instead: a password of up to
+// 1,024 bytes (NIST SP 800-63B asks that at least 64 characters be accepted: 64 of the widest UTF-8
+// characters are 256 bytes), salt, secret and associated data of up to 64 bytes each, a hash of up
+// to 128 bytes, and a stored digest of up to 512 characters (a PHC string at all those maxima is
+// under 420). The client refuses more (ERR_BCRYPT_QUEUE_ARGON2_LIMIT) before anything is sealed.
+// Each request then fits one fixed size: the header (30), the job as JSON (at most about 700: six
+// 10-digit numbers and three 88-character base64 fields, or the digest and a secret), the key's
+// digest (44) and the password (1,024): 2,048 bytes. A result is one PHC string or a raw hash's
+// base64 (at most 420 characters of JSON), a boolean or a failure: 512 bytes. So the size of an
+// argon2 job says that it is one (as its name says hash or compare), and nothing of its password.
+const ARGON2_LIMITS = Object.freeze({ password: 1024, salt: 64, secret: 64, associatedData: 64, hashLength: 128, digest: 512 })
+const ARGON2_REQUEST_BYTES = 2048
+const ARGON2_RESULT_BYTES = 512
+const isArgon2 = (op) => op.startsWith('argon2')
+
+/** The plaintext size every result of `op` is padded to (a longer one takes more blocks, see above). */
+const resultSize = (op) => (isArgon2(op) ? ARGON2_RESULT_BYTES : RESULT_BLOCK)
+
 // What a request carries of its password: the 72 bytes bcrypt's key schedule reads of it, exactly
 // as src/format.rs's `key_words` reads them (OpenBSD's bcrypt.c): the password and a NUL, cycled,
 // capped at 72 bytes for `$2b$`/`$2y$`; for `$2a$` the key length (+1 for the NUL) taken modulo 256
@@ -134,7 +155,9 @@ const keyDigest = (key) => createHash('sha256').update(key, 'utf8').digest('base
 // setting length (4), key length (4, NO_KEY when there is none), password length (4), setting
 // (UTF-8), key (UTF-8), password bytes, zeros to the end of the last block.
 
-const OPS = ['hash', 'compare', 'compareUnknown']
+// argon2's operations (lib/argon2/api.js's backend) take the same layout: their setting is the job
+// as JSON (`argon2Setting`), their password bytes the whole password.
+const OPS = ['hash', 'compare', 'compareUnknown', 'argon2Hash', 'argon2HashRaw', 'argon2Verify']
 const CLASSES = 3
 const HEADER = 30
 const NO_KEY = 0xffffffff
@@ -144,13 +167,19 @@ const NO_KEY = 0xffffffff
  * `passwordBytes`, as the binding reads it; what is sealed of it is its 72 key bytes (`keyBytes`).
  */
 function sealRequest(key, queue, jobId, { op, setting, data, deadline, startBy = Infinity, schedule = {} }) {
+  const argon2 = isArgon2(op)
   const settingBytes = Buffer.from(op === 'hash' ? setting.slice(0, SALT_CHARS_READ) : setting, 'utf8')
   const scheduleKey = Buffer.from(schedule.key === undefined ? '' : keyDigest(schedule.key), 'utf8')
   const bytes = passwordBytes(data)
-  const password = keyBytes(minorOf(setting), bytes)
+  const password = argon2 ? Buffer.from(bytes) : keyBytes(minorOf(setting), bytes)
   if (typeof data === 'string') bytes.fill(0)
   const length = HEADER + settingBytes.length + scheduleKey.length + password.length
-  const plaintext = Buffer.alloc(blocks(length, REQUEST_BLOCK))
+  // ARGON2_LIMITS keep every argon2 request within its size; one past it would show its length.
+  if (argon2 && length > ARGON2_REQUEST_BYTES) {
+    password.fill(0)
+    throw new RangeError(`an argon2 request of ${length} bytes does not fit the tier's ${ARGON2_REQUEST_BYTES}`)
+  }
+  const plaintext = Buffer.alloc(argon2 ? ARGON2_REQUEST_BYTES : blocks(length, REQUEST_BLOCK))
   plaintext.writeDoubleBE(deadline, 0)
   plaintext.writeDoubleBE(startBy, 8)
   plaintext.writeUInt8(OPS.indexOf(op), 16)
@@ -191,14 +220,26 @@ function openRequest(key, queue, jobId, sealed) {
   }
 }
 
+// An argon2 job (the binding's options as lib/argon2/api.js fills them in, or a verify's
+// `{ digest, secret }`) as a request's setting, and back: JSON, its byte fields in base64.
+const BYTE_FIELDS = ['salt', 'secret', 'associatedData']
+const argon2Setting = (job) =>
+  JSON.stringify(job, (name, value) => (BYTE_FIELDS.includes(name) && value != null ? Buffer.from(value).toString('base64') : value))
+function argon2Job(setting) {
+  const job = JSON.parse(setting)
+  for (const name of BYTE_FIELDS) if (typeof job[name] === 'string') job[name] = Buffer.from(job[name], 'base64')
+  return job
+}
+
 // A result is JSON, padded with spaces (which JSON.parse skips): `{ value }` (the hash, or a
 // compare's boolean), `{ error: { kind, facts } }` (a native failure of the worker's binding, on the
 // wire as lib/errors.js has it: the caller's facade words it), or `{ expired: true }` (the tier's
 // deadline passed before a worker got to it).
 
-function sealResult(key, queue, jobId, result) {
+// `size`: the operation's (`resultSize`).
+function sealResult(key, queue, jobId, result, size = RESULT_BLOCK) {
   const json = Buffer.from(JSON.stringify(result))
-  const plaintext = Buffer.alloc(blocks(json.length, RESULT_BLOCK), ' ')
+  const plaintext = Buffer.alloc(json.length <= size ? size : blocks(json.length, RESULT_BLOCK), ' ')
   json.copy(plaintext)
   return seal(key, queue, jobId, RESULT, plaintext)
 }
@@ -251,4 +292,4 @@ function keyFrom(option, env = process.env) {
 /** A fresh key, base64, for BCRYPT_OFFLOAD_QUEUE_KEY. */
 const newKey = () => randomBytes(KEY_BYTES).toString('base64')
 
-module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, REFUSALS, refusalOf }
+module.exports = { keyId, keyFrom, newKey, sealRequest, openRequest, sealResult, openResult, resultSize, argon2Setting, argon2Job, REFUSALS, refusalOf, ARGON2_LIMITS }

@@ -44,6 +44,13 @@ const ERRORS = {
     (keyId) =>
       `bcrypt-offload/queue: this worker's key (id ${keyId}) is not the clients': the jobs name another key, and no client has announced this one. It puts back the jobs it took and takes no more until a client with its key connects`,
   ],
+  // What an argon2 call through the tier may carry (envelope.js, ARGON2_LIMITS): `what` names the
+  // argument or option, `limit` its bound; the length given, never the value.
+  QueueArgon2Limit: [
+    RangeError,
+    'ERR_BCRYPT_QUEUE_ARGON2_LIMIT',
+    (what, length, limit) => `bcrypt-offload/queue: ${what} is ${length}, more than the tier carries for argon2 (${limit})`,
+  ],
   QueueClosed: [Error, 'ERR_BCRYPT_QUEUE_CLOSED', () => 'bcrypt-offload/queue: the client is closed'],
 }
 

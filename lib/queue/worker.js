@@ -25,13 +25,16 @@ const { setTimeout: sleep } = require('node:timers/promises')
 
 const binding = require('../../binding.js')
 const bcrypt = require('../../index.js')
-const { localBackend } = require('../api.js')
 const { toWire, DEADLINE_PASSED } = require('../errors.js')
 const envelope = require('./envelope.js')
 const { error } = require('./errors.js')
 const keycheck = require('./keycheck.js')
+const operations = require('./operations.js')
 const { loadPeers, optionsFromUrl, connections } = require('./redis.js')
 const { DEFAULTS, priorityOf } = require('./client.js')
+
+// Which counter each operation's answers count in.
+const COUNTED = { hash: 'hash', compare: 'compare', compareUnknown: 'compare', argon2Hash: 'argon2Hash', argon2HashRaw: 'argon2Hash', argon2Verify: 'argon2Verify' }
 
 const LOCK_MS = 2000
 const STALLED_CHECK_MS = 1000
@@ -89,8 +92,7 @@ function startWorker(options = {}) {
   let concurrency = options.concurrency ?? everyLane()
 
   // `returned`: jobs put back for other workers while this one's key was refused.
-  const counters = { hash: 0, compare: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0, returned: 0 }
-  const pool = localBackend(binding)
+  const counters = { hash: 0, compare: 0, argon2Hash: 0, argon2Verify: 0, expired: 0, rejected: 0, failed: 0, cancelled: 0, returned: 0 }
   let lastError // the last connection error (or the pool's failure to start), for stats()
 
   // This worker's key is the clients' once a job opened under it or a client's record checks
@@ -142,7 +144,7 @@ function startWorker(options = {}) {
       throw new Error(envelope.REFUSALS.unauthenticated)
     }
     keyProven = true
-    const seal = (result) => envelope.sealResult(key, name, job.id, result)
+    const seal = (result) => envelope.sealResult(key, name, job.id, result, envelope.resultSize(request.op))
     const now = Date.now()
     const left = request.deadline - now
     const startIn = request.startBy - now
@@ -166,8 +168,7 @@ function startWorker(options = {}) {
     signal?.addEventListener('abort', onAbort, { once: true })
     let pending
     try {
-      const setting = request.op === 'compareUnknown' ? Number(request.setting) : request.setting
-      pending = pool[request.op](request.data, setting, { cancellation, schedule })
+      pending = operations.run(request.op, request.data, request.setting, { cancellation, schedule })
     } catch (err) {
       pending = Promise.reject(err)
     } finally {
@@ -175,8 +176,9 @@ function startWorker(options = {}) {
     }
     try {
       const value = await pending
-      counters[request.op === 'hash' ? 'hash' : 'compare']++
-      return seal({ value })
+      counters[COUNTED[request.op]]++
+      // A raw argon2 hash (a Buffer) travels as base64.
+      return seal({ value: Buffer.isBuffer(value) ? value.toString('base64') : value })
     } catch (err) {
       if (expired) {
         counters.expired++
