@@ -49,3 +49,17 @@ test('1,000 concurrent hashes at m=19456 stay within the memory budget', async (
   const grown = maxRss() - baseline
   assert.ok(grown <= BUDGET + ALLOWANCE, `peak RSS grew ${grown} bytes over a baseline of ${baseline}`)
 })
+
+test('the Prometheus series show the memory budget and what the tasks hold', async () => {
+  const client = require('prom-client')
+  const { registerPoolMetrics } = require('../lib/metrics.js')
+  const registry = new client.Registry()
+  registerPoolMetrics(client, registry, bcrypt.stats)
+  await argon2.hash('series', { memoryCost: 64, timeCost: 1 })
+  const text = await registry.metrics()
+  const { memory } = bcrypt.stats()
+  assert.match(text, new RegExp(`^bcrypt_pool_memory_budget_bytes ${memory.budget}$`, 'm'))
+  assert.match(text, /^bcrypt_pool_memory_in_use_bytes 0$/m)
+  assert.match(text, /^bcrypt_pool_memory_waiting 0$/m)
+  assert.match(text, /^bcrypt_pool_tasks_running 0$/m)
+})

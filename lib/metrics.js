@@ -24,6 +24,11 @@ function registerPoolMetrics(client, registry, stats) {
       stats().laneSpeedup?.forEach((speedup, i) => this.set({ lanes: String(i + 1) }, speedup))
     },
   })
+  // argon2, scrypt and PBKDF2 run as whole-thread tasks under one memory budget (docs/argon2.md).
+  gauge('bcrypt_pool_memory_budget_bytes', 'Memory the tasks (argon2, scrypt, PBKDF2) may hold together.', (s) => s.memory.budget)
+  gauge('bcrypt_pool_memory_in_use_bytes', 'Memory the running tasks hold.', (s) => s.memory.inUse)
+  gauge('bcrypt_pool_memory_waiting', 'Tasks whose turn has come, waiting for the memory budget.', (s) => s.memory.waiting)
+  gauge('bcrypt_pool_tasks_running', 'Tasks (argon2, scrypt, PBKDF2) computing.', (s) => s.memory.tasksRunning)
   gauge('bcrypt_pool_rate', 'Lane-steps per millisecond the pool sustains, as deadlines are judged (-1: not measured yet).', (s) => s.rate ?? -1)
   // Counters owned by the pool: exported as they are, not incremented here.
   for (const [name, key, help] of [
@@ -137,7 +142,7 @@ function registerWorkerMetrics(client, registry, handle) {
       this.set(handle.stats().keyRefused ? 1 : 0)
     },
   })
-  const OUTCOMES = ['hash', 'compare', 'expired', 'rejected', 'failed', 'cancelled', 'returned']
+  const OUTCOMES = ['hash', 'compare', 'argon2Hash', 'argon2Verify', 'expired', 'rejected', 'failed', 'cancelled', 'returned']
   registerCounter(registry, 'bcrypt_queue_worker_jobs_total', 'Jobs this worker finished, by outcome.', () => {
     const s = handle.stats()
     return OUTCOMES.map((outcome) => ({ value: s[outcome], labels: { outcome } }))
