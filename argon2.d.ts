@@ -36,7 +36,7 @@ export interface Options {
  */
 export declare function hash(password: string | Uint8Array, options: Options & AsyncOptions & { raw: true }): Promise<Buffer>
 export declare function hash(password: string | Uint8Array, options?: Options & AsyncOptions & { raw?: false }): Promise<string>
-/** The same on the calling thread (not the pool, not held to its budget). */
+/** The same on the calling thread (not the pool's queue; a job past its whole memory budget is refused). */
 export declare function hashSync(password: string | Uint8Array, options: Options & { raw: true }): Buffer
 export declare function hashSync(password: string | Uint8Array, options?: Options & { raw?: false }): string
 

@@ -63,3 +63,11 @@ test('the Prometheus series show the memory budget and what the tasks hold', asy
   assert.match(text, /^bcrypt_pool_memory_waiting 0$/m)
   assert.match(text, /^bcrypt_pool_tasks_running 0$/m)
 })
+
+test('the sync forms are held to the memory budget too: a hostile digest cannot ask the allocator for 4 TiB', () => {
+  // m = 2^32-1 KiB in a well-formed PHC string: verifySync refuses it before allocating anything.
+  const digest = '$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g'
+  assert.throws(() => argon2.verifySync(digest, 'x'), { name: 'RangeError', code: 'ERR_BCRYPT_MEMORY_BUDGET' })
+  assert.throws(() => argon2.hashSync('x', { memoryCost: 2 ** 31 }), { name: 'RangeError', code: 'ERR_BCRYPT_MEMORY_BUDGET' })
+  assert.equal(argon2.verifySync(argon2.hashSync('x', { memoryCost: 64, timeCost: 1 }), 'x'), true)
+})

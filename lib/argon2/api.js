@@ -16,8 +16,9 @@
 // - Options may add `signal`, `priority`, `key`, `timeout` and `deadline`, as bcrypt's calls take.
 // - A job whose memory the pool's whole budget could not hold is refused at once
 //   (ERR_BCRYPT_MEMORY_BUDGET); within it, jobs wait in the queue for memory.
-// The sync forms (`hashSync`, `verifySync`) compute on the calling thread, outside the pool and its
-// budget: for scripts and start-up, not for a server's requests.
+// The sync forms (`hashSync`, `verifySync`) compute on the calling thread, outside the pool's queue
+// (for scripts and start-up, not for a server's requests); a job past the whole memory budget is
+// refused there too (ERR_BCRYPT_MEMORY_BUDGET), so a hostile digest cannot ask for terabytes.
 
 const { randomBytes } = require('node:crypto')
 const { types } = require('node:util')

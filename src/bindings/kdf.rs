@@ -13,6 +13,7 @@ use super::{spec_of, Password};
 use crate::kdf::argon2::{self, Job, Params, Variant};
 use crate::kdf::derive::{self, Derivation};
 use crate::kdf::{constant_time_eq, phc};
+use crate::pool;
 
 /// OWASP's argon2id defaults (see `kdf::argon2`), for the facade's options.
 #[napi]
@@ -123,6 +124,17 @@ fn here<T>(env: &Env, work: impl FnOnce() -> T + std::panic::UnwindSafe) -> Resu
   std::panic::catch_unwind(work).map_err(|_| ErrorKind::Internal.throw(env))
 }
 
+/// The sync forms compute on the caller's thread, outside the pool's queue, but are held to its
+/// memory budget all the same: a job past it throws as a queued one is refused, rather than asking
+/// the allocator for what a hostile digest names (`m` up to 4 TiB).
+fn within_budget(env: &Env, job: &Job) -> Result<()> {
+  let (memory, budget) = (job.memory(), pool::memory_budget());
+  if memory > budget {
+    return Err(ErrorKind::MemoryBudget { memory, budget }.throw(env));
+  }
+  Ok(())
+}
+
 /// argon2 of `password`, encoded as a PHC string, computed on the pool.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
 pub fn argon2_hash<'env>(
@@ -169,6 +181,7 @@ pub fn argon2_hash_sync(
   options: Argon2Options,
 ) -> Result<String> {
   let job = job_of(env, password, &options)?;
+  within_budget(env, &job)?;
   let hash = here(env, || job.compute())?;
   Ok(phc::encode(&job, &hash))
 }
@@ -181,6 +194,7 @@ pub fn argon2_hash_raw_sync(
   options: Argon2Options,
 ) -> Result<Buffer> {
   let job = job_of(env, password, &options)?;
+  within_budget(env, &job)?;
   here(env, || job.compute()).map(Buffer::from)
 }
 
@@ -231,6 +245,7 @@ pub fn argon2_verify_sync(
   let Some(job) = phc.job(password_bytes(password), secret_bytes(secret.as_ref())) else {
     return Ok(false);
   };
+  within_budget(env, &job)?;
   let hash = here(env, || job.compute())?;
   Ok(constant_time_eq(&hash, &phc.hash))
 }

@@ -66,6 +66,12 @@ impl Settings {
   }
 }
 
+/// The memory budget tasks are held to (configured, or the default), without starting the pool:
+/// the sync argon2 forms, which compute on the caller's thread, are held to it too.
+pub fn memory_budget() -> usize {
+  settings().memory_budget()
+}
+
 fn settings() -> MutexGuard<'static, Settings> {
   SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -43,7 +43,7 @@ mod task_tests;
 mod tuning;
 mod worker;
 
-pub use global::{configure, global, global_stats, Config, LanesSource, MAX_THREADS};
+pub use global::{configure, global, global_stats, memory_budget, Config, LanesSource, MAX_THREADS};
 pub use priority::Priority;
 pub use queue::{Class, Handle, Spec};
 pub use stats::{ClassStats, HistogramSnapshot, Stats, BUCKETS_MS};

@@ -90,7 +90,8 @@ impl Handle {
     if was != QUEUED {
       return false;
     }
-    queue.forget(self.line.load(Relaxed) as usize, self.work.load(Relaxed));
+    let line = self.line.load(Relaxed) as usize;
+    queue.forget(line, self.work.load(Relaxed));
     shared.publish(&queue);
     // Compact once dead jobs are most of the queue: each compaction removes at least as many jobs
     // as it keeps, so its cost is paid for by the cancellations it clears.
@@ -101,6 +102,11 @@ impl Handle {
     };
     drop(queue);
     shared.settle_dead_all(dropped);
+    // A parked task dropped may have held back the ones behind it (they start in order): threads
+    // that sleep waiting for memory look again.
+    if line >= ORDERED {
+      shared.wake.notify_all();
+    }
     true
   }
 

@@ -256,3 +256,62 @@ fn dropping_a_pool_cancels_its_parked_tasks() {
     3
   );
 }
+
+#[test]
+fn cancelling_a_parked_task_wakes_threads_for_the_tasks_behind_it() {
+  let pool = Pool::new(2, 2, Priority::Normal).unwrap();
+  pool.set_memory_budget(100);
+  let probe = Probe::new();
+  let (tx, _rx) = mpsc::channel();
+  pool.submit_task_for_test(probe.task(60, Arc::default(), tx.clone()), Spec::default());
+  wait_until("the first task runs", || probe.running.load(SeqCst) == 1);
+  // 60 more does not fit beside the first; 30 would, but waits its turn behind the 60.
+  let blocked = Arc::new(Handle::default());
+  pool.submit_task_for_test(probe.task(60, blocked.clone(), tx.clone()), Spec::default());
+  pool.submit_task_for_test(probe.task(30, Arc::default(), tx.clone()), Spec::default());
+  wait_until("both parked", || pool.stats().tasks_waiting_for_memory == 2);
+  blocked.cancel();
+  // The idle thread starts the 30 while the first still runs (it runs until released). Released
+  // before asserting, so that a failure fails rather than hangs the pool's drop.
+  let start = std::time::Instant::now();
+  while probe.running.load(SeqCst) < 2 && start.elapsed() < Duration::from_secs(30) {
+    thread::sleep(Duration::from_millis(1));
+  }
+  let running = probe.running.load(SeqCst);
+  probe.release.store(true, SeqCst);
+  assert_eq!(running, 2, "the task behind the cancelled one never started");
+}
+
+#[test]
+fn a_task_waiting_for_memory_is_not_a_hash_waiting_for_a_lane() {
+  let pool = Pool::new(2, 6, Priority::Normal).unwrap();
+  pool.set_memory_budget(100);
+  pool.shared.rate.hint(1e9);
+  let probe = Probe::new();
+  let (tx, _rx) = mpsc::channel();
+  pool.submit_task_for_test(probe.task(100, Arc::default(), tx.clone()), Spec::default());
+  wait_until("the first task runs", || probe.running.load(SeqCst) == 1);
+  pool.submit_task_for_test(probe.task(100, Arc::default(), tx.clone()), Spec::default());
+  wait_until("the second parked", || pool.stats().tasks_waiting_for_memory == 1);
+  // One hash, long enough to span several of the rate's windows, alone on the other thread.
+  let setting = Setting {
+    minor: Minor::B,
+    cost: 13,
+    salt: [3; 16],
+  };
+  let (htx, hrx) = mpsc::channel();
+  pool.submit(
+    Job {
+      input: setting.input(b"pw"),
+      done: Box::new(move |o| htx.send(o).unwrap()),
+      handle: Arc::default(),
+      orphaned: None,
+    },
+    Spec::default(),
+  );
+  hrx.recv().unwrap().unwrap();
+  let rate = pool.stats().rate.unwrap();
+  probe.release.store(true, SeqCst);
+  // No hash ever waited for a lane: nothing was sampled, and the hint stands.
+  assert_eq!(rate, 1e9);
+}

@@ -300,7 +300,11 @@ impl Host for Shared {
   }
 
   fn stepped(&self, lanes: usize) {
-    self.rate.record(lanes, self.queued.load(Relaxed) > 0);
+    // Saturated: a job waits for a lane. Parked tasks wait for memory or a thread free of lanes,
+    // not for a lane, so they do not count (else the rate falls to what the busy lanes do).
+    self
+      .rate
+      .record(lanes, self.queued.load(Relaxed) > self.parked.load(Relaxed));
   }
 
   fn settle(&self, ticket: Ticket, outcome: Outcome) {
