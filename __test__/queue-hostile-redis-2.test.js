@@ -1,0 +1,85 @@
+'use strict'
+
+// More of what someone who can write Redis does to the queue tier, on a real redis-server (see
+// queue-hostile-redis.test.js for the first part): event stream entries of a size or number the
+// attacker chooses, a large entry at the stream's head, the admission set and the events key
+// poisoned, and a worker's key record deleted. Cheap by design: where the attack needs hundreds of
+// megabytes, a test lowers the limit the code documents for it (READS in lib/queue/client.js) and
+// proves the mechanism with a small entry. No timing thresholds: what must happen is waited for.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+
+const local = require('..')
+const { until, queueTestFile, redisForFile, tier } = require('./redis-helpers.js')
+const { READS } = require('../lib/queue/client.js')
+
+queueTestFile()
+const redis = redisForFile()
+
+const FAST = 4
+
+// Runs `body` with READS[name] set to `value` (the reader reads it at each read), then restores it.
+async function withRead(name, value, body) {
+  const before = READS[name]
+  READS[name] = value
+  try {
+    return await body()
+  } finally {
+    READS[name] = before
+  }
+}
+
+const info = async (section) => Object.fromEntries(String(await redis.command('INFO', section)).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':')))
+
+test('an entry whose field is over the read limit is passed over, and its call answered from its job', { timeout: 60_000 }, async () => {
+  const { client, close } = await tier(redis, { timeout: 20_000 })
+  try {
+    assert.equal(local.compareSync('before', await client.hash('before', FAST)), true)
+    // Below a sealed result's length: every answer's entry is passed over, as a 512 MB one would be.
+    await withRead('FIELD_MAX', 16, async () => {
+      for (const pw of ['over 1', 'over 2']) assert.equal(local.compareSync(pw, await client.hash(pw, FAST)), true)
+    })
+    assert.ok(client.stats().recovered >= 2, 'the answers came from their jobs')
+    assert.equal(client.stats().reader, 'running')
+    assert.equal(client.stats().timedOut, 0)
+  } finally {
+    await close()
+  }
+})
+
+test('a burst of entries larger than one read is read in several, every call answered', { timeout: 60_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { timeout: 20_000 })
+  try {
+    await withRead('READ_COUNT', 3, async () => {
+      await redis.command('EVAL', "for i = 1, 50 do redis.call('XADD', KEYS[1], '*', 'event', 'completed', 'jobId', 'x' .. i, 'returnvalue', '\"x\"') end", 1, keys('events'))
+      const passwords = Array.from({ length: 8 }, (_, i) => `burst ${i}`)
+      const hashes = await Promise.all(passwords.map((pw) => client.hash(pw, FAST)))
+      hashes.forEach((h, i) => assert.equal(local.compareSync(passwords[i], h), true))
+    })
+    assert.equal(client.stats().recovered, 0, 'every answer read from the stream')
+  } finally {
+    await close()
+  }
+})
+
+test('a large entry at the head of the stream stays in Redis: the reader\'s checks do not fetch it', { timeout: 60_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { timeout: 20_000 })
+  const HEAD = 4 << 20
+  try {
+    await redis.command('DEL', keys('events'))
+    await redis.command('EVAL', "redis.call('XADD', KEYS[1], '*', 'event', 'progress', 'jobId', 'x', 'data', string.rep('A', tonumber(ARGV[1])))", 1, keys('events'), HEAD)
+    assert.equal(local.compareSync('after', await client.hash('after', FAST)), true)
+    // Several of the reader's checks of the stream (once a second while idle; XINFO STREAM, from a
+    // script or not, counts in commandstats), and what Redis sent meanwhile.
+    const xinfoCalls = async () => Number(/calls=(\d+)/.exec((await info('commandstats'))['cmdstat_xinfo|stream'] ?? 'calls=0')[1])
+    const sentBefore = Number((await info('stats')).total_net_output_bytes)
+    const calls = await xinfoCalls()
+    await until(async () => (await xinfoCalls()) >= calls + 3, 50)
+    const sent = Number((await info('stats')).total_net_output_bytes) - sentBefore
+    assert.ok(sent < HEAD, `${sent} bytes sent over 3 checks of a stream whose head entry is ${HEAD} bytes`)
+    assert.equal(client.stats().connected, true)
+  } finally {
+    await close()
+  }
+})
