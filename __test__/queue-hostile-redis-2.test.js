@@ -83,3 +83,20 @@ test('a large entry at the head of the stream stays in Redis: the reader\'s chec
     await close()
   }
 })
+
+test('forged reservations that never lapse, or a string at the admission key, do not close the queue', { timeout: 60_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { timeout: 20_000, maxWaiting: 10 })
+  try {
+    assert.equal(local.compareSync('before', await client.hash('before', FAST)), true)
+    const forged = Array.from({ length: 100 }, (_, i) => ['+inf', `forged ${i}`]).flat()
+    await redis.command('ZADD', keys('admission'), ...forged)
+    assert.equal(local.compareSync('after inf', await client.hash('after inf', FAST)), true)
+    await redis.command('DEL', keys('admission'))
+    await redis.command('SET', keys('admission'), 'x')
+    assert.equal(local.compareSync('after string', await client.hash('after string', FAST)), true)
+    assert.equal(client.stats().refused, 0)
+    assert.equal(client.stats().unavailable, 0)
+  } finally {
+    await close()
+  }
+})

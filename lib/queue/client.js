@@ -556,14 +556,18 @@ function connect(options = {}) {
   // counted as waiting. Each reservation is dropped once its job is added (or not) and lapses by
   // itself after twice `commandTimeout`, longer than the add may take, so that a caller that dies
   // in between holds no place for good. The reservation's clock is Redis's (TIME), the same for
-  // every caller.
+  // every caller. Anyone who can write Redis can write the set too: a reservation that lapses later
+  // than this caller's would (+inf: every call refused for good) is dropped, and so is a key of
+  // another type (every call failed as unavailable).
   const admissionKey = queue.toKey('admission')
   producer.defineCommand('bcryptOffloadAdmit', {
     numberOfKeys: 3,
     lua: `
       local time = redis.call('TIME')
       local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      if redis.call('TYPE', KEYS[3])['ok'] ~= 'zset' then redis.call('DEL', KEYS[3]) end
       redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+      redis.call('ZREMRANGEBYSCORE', KEYS[3], '(' .. (now + tonumber(ARGV[3])), '+inf')
       local waiting = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
       if waiting >= tonumber(ARGV[1]) then return 0 end
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
