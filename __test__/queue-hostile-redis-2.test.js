@@ -100,3 +100,30 @@ test('forged reservations that never lapse, or a string at the admission key, do
     await close()
   }
 })
+
+// The largest stream entry id there is: Redis makes no id after it.
+const MAX_ID = '18446744073709551615-18446744073709551615'
+
+test('an events stream that can take no more entries, or a string there, is cleared and calls go on', { timeout: 60_000 }, async () => {
+  const { client, close, keys } = await tier(redis, { timeout: 20_000 })
+  try {
+    assert.equal(local.compareSync('before', await client.hash('before', FAST)), true)
+    await redis.command('XADD', keys('events'), MAX_ID, 'event', 'noise')
+    assert.equal(local.compareSync('after max id', await client.hash('after max id', FAST)), true)
+    await redis.command('DEL', keys('events'))
+    await redis.command('SET', keys('events'), 'x')
+    assert.equal(local.compareSync('after string', await client.hash('after string', FAST)), true)
+    assert.equal(client.stats().unavailable, 0)
+    assert.equal(client.stats().connected, true)
+    // Adds that fail for another reason (a string where BullMQ keeps jobs waiting): not connected,
+    // until an add goes through again.
+    await redis.command('SET', keys('prioritized'), 'x')
+    await assert.rejects(client.hash('refused', FAST), { code: 'ERR_BCRYPT_QUEUE_UNAVAILABLE' })
+    assert.equal(client.stats().connected, false)
+    await redis.command('DEL', keys('prioritized'))
+    assert.equal(local.compareSync('again', await client.hash('again', FAST)), true)
+    assert.equal(client.stats().connected, true)
+  } finally {
+    await close()
+  }
+})

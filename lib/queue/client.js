@@ -261,7 +261,9 @@ function connect(options = {}) {
       end
       local out, from, max = {}, ARGV[1], tonumber(ARGV[3])
       local gap = (from ~= '0-0' and #redis.call('XRANGE', KEYS[1], from, from) == 0) and 1 or 0
-      for n = 1, tonumber(ARGV[2]) do
+      -- Nothing comes after the largest id ('(' of it is an error): only a new stream (see check).
+      local count = from == '18446744073709551615-18446744073709551615' and 0 or tonumber(ARGV[2])
+      for n = 1, count do
         local e = redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', 1)[1]
         if not e then break end
         from = e[1]
@@ -575,6 +577,31 @@ function connect(options = {}) {
       return 1`,
   })
 
+  // BullMQ's add writes the events stream too, so a stream whose last id is the largest there is
+  // (an XADD with that id: no later id exists, even after XDEL) or a key of another type there made
+  // every add fail. Its answers are kept in their jobs too, so the stream is deleted (the reader
+  // then fetches them: `check`) and the add tried once more. Only then: the script deletes the key
+  // only if it is not a stream or can take no more entries (1), with what the failed add left: its
+  // job's hash, written before its first XADD (bullmq 6.7.0, includes/storeJob.lua), which would
+  // make the next add of that id a no-op ("duplicated"). A failed add is for `stats()` a tier
+  // that cannot take calls.
+  const POISONED = /exhausted the last possible ID|WRONGTYPE/i
+  let addsFailing = false // the last add failed (cleared by one that does not)
+  producer.defineCommand('bcryptOffloadClearEvents', {
+    numberOfKeys: 2,
+    lua: `
+      local kind = redis.call('TYPE', KEYS[1])['ok']
+      if kind == 'none' then return 0 end
+      if kind == 'stream' then
+        local x = redis.call('XINFO', 'STREAM', KEYS[1])
+        for i = 1, #x, 2 do
+          if x[i] == 'last-generated-id' and x[i + 1] ~= '18446744073709551615-18446744073709551615' then return 0 end
+        end
+      end
+      redis.call('DEL', KEYS[1], KEYS[2])
+      return 1`,
+  })
+
   // One of the backend's calls (`op` names it), sent to the queue. `data` is read (sealed) before
   // this returns; with the local fallback a copy is kept until the job is added. The request carries
   // the schedule, so that the worker's pool orders the job as this process's pool would, and the
@@ -613,11 +640,18 @@ function connect(options = {}) {
         if (!pending.has(call.id)) return
       }
       const priority = priorityOf(call.cls, call.op, compareFirst)
-      await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: keep, removeOnFail: keep })
+      const job = [jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: keep, removeOnFail: keep }]
+      await queue.add(...job).catch(async (err) => {
+        if (!POISONED.test(err?.message) || !(await producer.bcryptOffloadClearEvents(eventsKey, queue.toKey(call.id)))) throw err
+        return queue.add(...job)
+      })
+      addsFailing = false
       call.added = true
       counters.added++
       if (!pending.has(call.id) && !call.answered) abandon(call) // ended (aborted, expired) while being added
     } catch (err) {
+      // Redis's own refusal (not Redis being down, which `up` and `hung` say).
+      if (err?.code !== 'ERR_BCRYPT_QUEUE_UNAVAILABLE' && !/timed out/i.test(err?.message)) addsFailing = true
       if (!pending.has(call.id)) return
       if (/timed out/i.test(err?.message)) probe()
       if (local) return runLocally(call, local)
@@ -712,7 +746,7 @@ function connect(options = {}) {
   const ready = () => readiness
 
   // `connected`: calls can be sent and their answers read.
-  const stats = () => ({ pending: pending.size, connected: up && !hung && readerState === 'running', reader: readerState, ...counters })
+  const stats = () => ({ pending: pending.size, connected: up && !hung && !addsFailing && readerState === 'running', reader: readerState, ...counters })
 
   const { genSalt, genSaltSync, getRounds, getSalt, truncates, needsRehash } = facade
   const client = {
