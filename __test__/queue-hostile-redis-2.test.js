@@ -11,8 +11,9 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 
 const local = require('..')
-const { until, queueTestFile, redisForFile, tier } = require('./redis-helpers.js')
+const { until, queueTestFile, redisForFile, tier, queueName } = require('./redis-helpers.js')
 const { READS } = require('../lib/queue/client.js')
+const { connect, startWorker, newKey } = require('../queue.js')
 
 queueTestFile()
 const redis = redisForFile()
@@ -125,5 +126,33 @@ test('an events stream that can take no more entries, or a string there, is clea
     assert.equal(client.stats().connected, true)
   } finally {
     await close()
+  }
+})
+
+test('a deleted key record and a forged job naming another key do not stop a right worker started afterwards', { timeout: 60_000 }, async () => {
+  const key = newKey()
+  const name = queueName()
+  const { Queue } = require('bullmq')
+  const attacker = new Queue(name, { connection: { host: '127.0.0.1', port: redis.port } })
+  const client = connect({ redis: redis.url, key, name, timeout: 30_000 })
+  let worker
+  try {
+    await client.ready()
+    const records = (await redis.command('KEYS', `bull:${name}:keycheck:*`)).map(String)
+    assert.equal(records.length, 1)
+    await redis.command('DEL', ...records)
+    await attacker.add('hash', { k: 'ffffffffffffffff', s: Buffer.alloc(600, 7).toString('base64') }, { jobId: 'forged' })
+    const errors = []
+    worker = startWorker({ redis: redis.url, key, name, concurrency: 1, onError: (err) => errors.push(err) })
+    await worker.ready()
+    await until(() => worker.stats().keyRefused)
+    // Stepped aside, as a worker with another key would; it looks again, finds its key proven, and
+    // answers the client (which never reconnected).
+    const hashes = await Promise.all(['a', 'b'].map((pw) => client.hash(pw, FAST)))
+    assert.equal(local.compareSync('a', hashes[0]), true)
+    assert.equal(local.compareSync('b', hashes[1]), true)
+    assert.equal(worker.stats().keyRefused, false)
+  } finally {
+    await Promise.all([client.close(), worker?.close({ graceMs: 100 }), attacker.close()])
   }
 })

@@ -48,6 +48,10 @@ const READ_BLOCK_MS = 1000
 // the tests, which lower them to prove the mechanism with small entries.
 const READS = { READ_COUNT: 500, FIELD_MAX: 1024 }
 
+// How often a connected client writes its key's record again (keycheck.js), for workers that meet
+// forged jobs after someone deleted it: one SET.
+const ANNOUNCE_MS = 3000
+
 // How long answered jobs wait to be removed together (one round trip for all of them).
 const FORGET_MS = 100
 
@@ -178,6 +182,7 @@ function connect(options = {}) {
   let down // why it does not, once a connection has failed; undefined while the first one is made
   let hung = false // a command timed out: fail fast until a PING answers
   const waiters = [] // calls waiting for the first connection
+  let announcer // the timer that writes the key's record again
   let markReady
   const readiness = new Promise((resolve) => (markReady = resolve))
 
@@ -196,6 +201,8 @@ function connect(options = {}) {
     // The record that tells workers this key is in use (keycheck.js); a worker without it that
     // meets jobs of another key stops, so it is written on every connection, at no cost to calls.
     keycheck.announce(producer, queue, key, keyId).catch(() => {})
+    // And again every ANNOUNCE_MS: anyone who can write Redis can delete it.
+    announcer ??= setInterval(() => up && !hung && keycheck.announce(producer, queue, key, keyId).catch(() => {}), ANNOUNCE_MS).unref()
     try {
       // Once; a start that failed (Redis gone meanwhile) is tried again at the next connection.
       await (readerStarted ??= startReader().catch((err) => {
@@ -727,6 +734,7 @@ function connect(options = {}) {
       // Jobs still finishing for calls that have ended, so that they do not outlive the client in
       // Redis (while Redis answers: else they are left to `keep`).
       if (up && !hung) await Promise.all([...abandoned.values()].map((watch) => watch.gone))
+      clearInterval(announcer)
       wake(error('QueueClosed'))
       removeAnswered() // now, before the connection closes
       // The reader's blocking read is cut at once: no call is left to answer.
