@@ -42,10 +42,15 @@ const TIMER_MAX = 2 ** 31 - 1
 // stream (see `check` in connect()): how soon it notices a stream deleted or begun again.
 const READ_BLOCK_MS = 1000
 
-// A read this long is checked at once. BullMQ trims the stream with MAXLEN ~ 10,000, which never
-// leaves fewer entries: a reader that lost entries to a trim gets the whole stream, 10,000 entries
-// or more, in its next read. (Checking every read cost about a fifth of the tier's throughput.)
-const LAG_ENTRIES = 1000
+// How many entries one read of the event stream takes at most (the rest at the next read), and
+// the longest returnvalue or failedReason it takes (a sealed result is about 214 characters; an
+// entry with a longer one is passed over: see the event reader). Read at each read: exported for
+// the tests, which lower them to prove the mechanism with small entries.
+const READS = { READ_COUNT: 500, FIELD_MAX: 1024 }
+
+// How often a connected client writes its key's record again (keycheck.js), for workers that meet
+// forged jobs after someone deleted it: one SET.
+const ANNOUNCE_MS = 3000
 
 // How long answered jobs wait to be removed together (one round trip for all of them).
 const FORGET_MS = 100
@@ -177,6 +182,7 @@ function connect(options = {}) {
   let down // why it does not, once a connection has failed; undefined while the first one is made
   let hung = false // a command timed out: fail fast until a PING answers
   const waiters = [] // calls waiting for the first connection
+  let announcer // the timer that writes the key's record again
   let markReady
   const readiness = new Promise((resolve) => (markReady = resolve))
 
@@ -195,6 +201,8 @@ function connect(options = {}) {
     // The record that tells workers this key is in use (keycheck.js); a worker without it that
     // meets jobs of another key stops, so it is written on every connection, at no cost to calls.
     keycheck.announce(producer, queue, key, keyId).catch(() => {})
+    // And again every ANNOUNCE_MS: anyone who can write Redis can delete it.
+    announcer ??= setInterval(() => up && !hung && keycheck.announce(producer, queue, key, keyId).catch(() => {}), ANNOUNCE_MS).unref()
     try {
       // Once; a start that failed (Redis gone meanwhile) is tried again at the next connection.
       await (readerStarted ??= startReader().catch((err) => {
@@ -218,12 +226,20 @@ function connect(options = {}) {
   // Not BullMQ's QueueEvents: its loop JSON.parses fields of every entry unguarded and ends for
   // good on the first that does not parse (bullmq 6.7.0, classes/queue-events.js, consumeEvents),
   // so one XADD by anyone who can write Redis silenced every client; and it cannot tell entries it
-  // never read (trimmed, deleted) from entries that never were. This loop reads the stream itself,
-  // XREAD BLOCK from the last id it has read: only entries about this client's pending jobs are
-  // read further, each on its own (one that does not parse fails only its call, as tampering).
-  // XINFO STREAM, after any read that could follow a trim and at least every READ_BLOCK_MS, says
-  // whether the stream still holds the place it has reached (`check`). A failed read (a dropped
-  // connection, a key of the wrong type) is retried from the same id, and `stats()` says so.
+  // never read (trimmed, deleted) from entries that never were. Nor a plain XREAD: its reply holds
+  // whole entries, of any size and number an attacker chooses (one entry past V8's longest string
+  // made every read fail at the same id for good; 2M tiny ones in one reply took GBs and stalled
+  // the event loop for seconds). So entries are read by a script (`readEvents` below), at most
+  // READ_COUNT a time, that returns of each only its id, event, jobId and its returnvalue or
+  // failedReason up to FIELD_MAX characters: an entry with a larger one is passed over, and its
+  // call, if one of ours, gets its answer from its kept job (`recover`). The script cannot block,
+  // so the reader's connection waits for new entries with XREAD BLOCK ... COUNT 1 as a wake-up
+  // only: its reply (one entry, as a Buffer, never made a string) is dropped unread. The script
+  // also says whether the entry read up to is still there (if not, entries after it may have been
+  // trimmed unread: `recover`) and, at least every READ_BLOCK_MS, whether the stream was deleted or
+  // begun again (`check`), from XINFO STREAM taken inside it: the stream's first and last entries,
+  // which XINFO returns whole, stay in Redis. A failed read (a dropped connection, a key of the
+  // wrong type) is retried from the same id, and `stats()` says so.
   const eventsKey = queue.keys.events
   // Its own connection, blocking. A read cut by a lost connection is sent again, from the same id,
   // once it is back (ioredis resends what had no answer).
@@ -231,13 +247,54 @@ function connect(options = {}) {
   reader.on('error', () => {}) // its failures show as 'close' and as failed reads
   reader.on('close', () => readerFailed())
   reader.on('ready', () => (readerState = 'running'))
+  // KEYS[1] the stream; ARGV: the id read up to, READ_COUNT, FIELD_MAX, '1' to check. Returns
+  // { info, entries, gap }: info (if asked) empty if the stream is gone, else its
+  // last-generated-id and entries-added; entries flat, five values each (id, event, jobId, value,
+  // 1 if a field was too long); gap 1 if the entry read up to is no longer in the stream (trimmed
+  // or deleted: entries after it may have gone unread too). An entry at a time (XRANGE COUNT 1):
+  // the script never holds more than one large entry.
+  reader.defineCommand('bcryptOffloadReadEvents', {
+    numberOfKeys: 1,
+    lua: `
+      local info = {}
+      if ARGV[4] == '1' then
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          local x = redis.call('XINFO', 'STREAM', KEYS[1])
+          for i = 1, #x, 2 do
+            if x[i] == 'last-generated-id' then info[1] = x[i + 1]
+            elseif x[i] == 'entries-added' then info[2] = tostring(x[i + 1]) end
+          end
+        end
+      end
+      local out, from, max = {}, ARGV[1], tonumber(ARGV[3])
+      local gap = (from ~= '0-0' and #redis.call('XRANGE', KEYS[1], from, from) == 0) and 1 or 0
+      -- Nothing comes after the largest id ('(' of it is an error): only a new stream (see check).
+      local count = from == '18446744073709551615-18446744073709551615' and 0 or tonumber(ARGV[2])
+      for n = 1, count do
+        local e = redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', 1)[1]
+        if not e then break end
+        from = e[1]
+        local f, event, job, value = e[2], '', '', ''
+        for i = 1, #f - 1, 2 do
+          if f[i] == 'event' then event = f[i + 1] elseif f[i] == 'jobId' then job = f[i + 1] end
+        end
+        local name = event == 'completed' and 'returnvalue' or event == 'failed' and 'failedReason' or nil
+        for i = 1, #f - 1, 2 do if f[i] == name then value = f[i + 1] end end
+        local over = (#value > max or #event > 16 or #job > 64) and 1 or 0
+        if over == 1 then value = '' end
+        if #event > 16 then event = '' end
+        if #job > 64 then job = '' end
+        table.insert(out, from) table.insert(out, event) table.insert(out, job) table.insert(out, value) table.insert(out, over)
+      end
+      return { info, out, gap }`,
+  })
   let readerStarted // startReader(), once it has been called
   let lastId // the last entry read; undefined until the reader has its starting point
   let readerState = 'starting' // then 'running', or 'restarting' after a failed read
   let readerStopped = false
 
   // The reader starts from the stream's last entry as it is now, read before any job of ours is
-  // added: a reader started from "$" would miss what arrives before its first XREAD.
+  // added: a reader started from "$" would miss what arrives before its first read.
   async function startReader() {
     if (reader.status !== 'ready') await new Promise((resolve) => reader.once('ready', resolve))
     const [last] = await producer.xrevrange(eventsKey, '+', '-', 'COUNT', 1)
@@ -247,29 +304,38 @@ function connect(options = {}) {
 
   let checked = 0 // when the stream was last checked (performance.now())
   async function readEvents() {
+    let wait = false // nothing new at the last read: wait for an entry before the next
     while (!readerStopped) {
-      const from = lastId
-      let read
+      if (wait) {
+        // The wake-up; whatever it returns or fails with, the script reads next.
+        await reader.xreadBuffer('BLOCK', READ_BLOCK_MS, 'COUNT', 1, 'STREAMS', eventsKey, lastId).catch(() => {})
+        if (readerStopped) return
+      }
+      const checking = performance.now() - checked >= READ_BLOCK_MS
+      let info, entries, gap
       try {
-        read = await reader.xread('BLOCK', READ_BLOCK_MS, 'STREAMS', eventsKey, from)
+        ;[info, entries, gap] = await reader.bcryptOffloadReadEvents(eventsKey, lastId, READS.READ_COUNT, READS.FIELD_MAX, checking ? '1' : '0')
       } catch {
         if (readerStopped) return
         readerFailed()
         // Not at once: a read that fails for good (a key of the wrong type) must not spin.
         await sleep(READ_RETRY_MS, undefined, { ref: false })
+        wait = false
         continue
       }
       readerState = 'running'
-      const entries = read?.[0]?.[1] ?? [] // null: nothing came
-      for (const [id, fields] of entries) {
-        lastId = id
-        onEvent(fields)
+      let passedOver = false
+      for (let i = 0; i + 4 < entries.length; i += 5) {
+        lastId = entries[i]
+        if (entries[i + 4] === 1) passedOver ||= pending.has(entries[i + 2])
+        else onEvent(entries[i + 1], entries[i + 2], entries[i + 3])
       }
-      // Idle (nothing came within READ_BLOCK_MS), a read long enough to follow a trim, or a
-      // second since the last check.
-      if (entries.length === 0 || entries.length >= LAG_ENTRIES || performance.now() - checked >= READ_BLOCK_MS) {
+      const count = entries.length / 5
+      wait = count < READS.READ_COUNT
+      if (passedOver || gap === 1) recover()
+      if (checking) {
         checked = performance.now()
-        await reader.xinfo('STREAM', eventsKey).then((info) => check(from, undefined, info), (err) => check(from, err))
+        check(info)
       }
     }
   }
@@ -282,48 +348,41 @@ function connect(options = {}) {
     readerState = 'restarting'
   }
 
-  // One entry of the stream, its fields as BullMQ writes them (event, jobId, returnvalue ...).
-  function onEvent(fields) {
-    const entry = Object.create(null)
-    for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i]] = fields[i + 1]
-    const watch = abandoned.get(entry.jobId)
+  // One entry of the stream, the fields of it the reader takes (see its script).
+  function onEvent(event, jobId, value) {
+    const watch = abandoned.get(jobId)
     if (watch) {
-      if (entry.event === 'completed' || entry.event === 'failed') forget(entry.jobId)
-      if (entry.event === 'completed' || entry.event === 'failed' || entry.event === 'removed') watch.ended()
+      if (event === 'completed' || event === 'failed') forget(jobId)
+      if (event === 'completed' || event === 'failed' || event === 'removed') watch.ended()
       return
     }
-    if (!pending.has(entry.jobId)) return // another client's job, one that has ended, or none
-    if (entry.event === 'completed') onResult(entry.jobId, parseJson(entry.returnvalue))
-    else if (entry.event === 'failed') onFailed(entry.jobId, entry.failedReason)
-    else if (entry.event === 'removed') onRemoved(entry.jobId)
+    if (!pending.has(jobId)) return // another client's job, one that has ended, or none
+    if (event === 'completed') onResult(jobId, parseJson(value))
+    else if (event === 'failed') onFailed(jobId, value)
+    else if (event === 'removed') onRemoved(jobId)
   }
 
-  // What XINFO STREAM (its error or its reply), taken just after the read from `from`, says of the place
-  // reached. The stream gone (DEL, a Redis restart without persistence) or begun again below it (a
-  // forged entry with the largest id, then DEL: no id Redis makes would ever come after it): read
-  // again from its start. Begun again above it (fewer entries ever added than last time): read on.
-  // Its first entry past `from`: entries were trimmed (BullMQ caps the stream near 10,000 entries)
-  // that this client may not have read. In each case answers may have been lost: `recover` fetches
-  // them. (A trim just after the read makes a needless fetch, only for a client that is already
-  // about a stream's length behind.)
+  // What XINFO STREAM, taken in a read's script (`info`: empty if the stream is gone, else its
+  // last-generated-id and entries-added), says of the place reached. The stream gone (DEL, a Redis
+  // restart without persistence) or begun again below it (a forged entry with the largest id, then
+  // DEL: no id Redis makes would ever come after it): read again from its start. Begun again above
+  // it (fewer entries ever added than last time): read on. In each case answers may have been
+  // lost: `recover` fetches them. (Entries trimmed unread show as a read's `gap`.)
   let entriesAdded = 0 // XINFO's count of every entry the stream has had (Redis 7)
-  function check(from, err, info) {
-    if (err) {
-      if (!/no such key/i.test(err.message) || lastId === '0-0') return // else checked again next read
+  function check(info) {
+    if (info.length === 0) {
+      if (lastId === '0-0') return
       lastId = '0-0'
       return recover()
     }
-    const stream = Object.create(null)
-    for (let i = 0; i + 1 < info.length; i += 2) stream[info[i]] = info[i + 1]
-    const recreated = Number(stream['entries-added']) < entriesAdded
-    entriesAdded = Number(stream['entries-added']) || 0
-    if (compareIds(stream['last-generated-id'], lastId) < 0) {
+    const [lastGenerated, added] = info
+    const recreated = Number(added) < entriesAdded
+    entriesAdded = Number(added) || 0
+    if (compareIds(lastGenerated, lastId) < 0) {
       lastId = '0-0'
       return recover()
     }
-    if (recreated) return recover()
-    const first = stream['first-entry']?.[0]
-    if (first !== undefined && compareIds(first, from) > 0) recover()
+    if (recreated) recover()
   }
 
   // Answers the reader may have missed, from where the worker leaves them: a job is kept, with its
@@ -506,18 +565,47 @@ function connect(options = {}) {
   // counted as waiting. Each reservation is dropped once its job is added (or not) and lapses by
   // itself after twice `commandTimeout`, longer than the add may take, so that a caller that dies
   // in between holds no place for good. The reservation's clock is Redis's (TIME), the same for
-  // every caller.
+  // every caller. Anyone who can write Redis can write the set too: a reservation that lapses later
+  // than this caller's would (+inf: every call refused for good) is dropped, and so is a key of
+  // another type (every call failed as unavailable).
   const admissionKey = queue.toKey('admission')
   producer.defineCommand('bcryptOffloadAdmit', {
     numberOfKeys: 3,
     lua: `
       local time = redis.call('TIME')
       local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      if redis.call('TYPE', KEYS[3])['ok'] ~= 'zset' then redis.call('DEL', KEYS[3]) end
       redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+      redis.call('ZREMRANGEBYSCORE', KEYS[3], '(' .. (now + tonumber(ARGV[3])), '+inf')
       local waiting = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
       if waiting >= tonumber(ARGV[1]) then return 0 end
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
       redis.call('PEXPIRE', KEYS[3], ARGV[3])
+      return 1`,
+  })
+
+  // BullMQ's add writes the events stream too, so a stream whose last id is the largest there is
+  // (an XADD with that id: no later id exists, even after XDEL) or a key of another type there made
+  // every add fail. Its answers are kept in their jobs too, so the stream is deleted (the reader
+  // then fetches them: `check`) and the add tried once more. Only then: the script deletes the key
+  // only if it is not a stream or can take no more entries (1), with what the failed add left: its
+  // job's hash, written before its first XADD (bullmq 6.7.0, includes/storeJob.lua), which would
+  // make the next add of that id a no-op ("duplicated"). A failed add is for `stats()` a tier
+  // that cannot take calls.
+  const POISONED = /exhausted the last possible ID|WRONGTYPE/i
+  let addsFailing = false // the last add failed (cleared by one that does not)
+  producer.defineCommand('bcryptOffloadClearEvents', {
+    numberOfKeys: 2,
+    lua: `
+      local kind = redis.call('TYPE', KEYS[1])['ok']
+      if kind == 'none' then return 0 end
+      if kind == 'stream' then
+        local x = redis.call('XINFO', 'STREAM', KEYS[1])
+        for i = 1, #x, 2 do
+          if x[i] == 'last-generated-id' and x[i + 1] ~= '18446744073709551615-18446744073709551615' then return 0 end
+        end
+      end
+      redis.call('DEL', KEYS[1], KEYS[2])
       return 1`,
   })
 
@@ -559,11 +647,18 @@ function connect(options = {}) {
         if (!pending.has(call.id)) return
       }
       const priority = priorityOf(call.cls, call.op, compareFirst)
-      await queue.add(jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: keep, removeOnFail: keep })
+      const job = [jobName(call.op), { k: keyId, s: sealed }, { jobId: call.id, priority, removeOnComplete: keep, removeOnFail: keep }]
+      await queue.add(...job).catch(async (err) => {
+        if (!POISONED.test(err?.message) || !(await producer.bcryptOffloadClearEvents(eventsKey, queue.toKey(call.id)))) throw err
+        return queue.add(...job)
+      })
+      addsFailing = false
       call.added = true
       counters.added++
       if (!pending.has(call.id) && !call.answered) abandon(call) // ended (aborted, expired) while being added
     } catch (err) {
+      // Redis's own refusal (not Redis being down, which `up` and `hung` say).
+      if (err?.code !== 'ERR_BCRYPT_QUEUE_UNAVAILABLE' && !/timed out/i.test(err?.message)) addsFailing = true
       if (!pending.has(call.id)) return
       if (/timed out/i.test(err?.message)) probe()
       if (local) return runLocally(call, local)
@@ -639,6 +734,7 @@ function connect(options = {}) {
       // Jobs still finishing for calls that have ended, so that they do not outlive the client in
       // Redis (while Redis answers: else they are left to `keep`).
       if (up && !hung) await Promise.all([...abandoned.values()].map((watch) => watch.gone))
+      clearInterval(announcer)
       wake(error('QueueClosed'))
       removeAnswered() // now, before the connection closes
       // The reader's blocking read is cut at once: no call is left to answer.
@@ -658,7 +754,7 @@ function connect(options = {}) {
   const ready = () => readiness
 
   // `connected`: calls can be sent and their answers read.
-  const stats = () => ({ pending: pending.size, connected: up && !hung && readerState === 'running', reader: readerState, ...counters })
+  const stats = () => ({ pending: pending.size, connected: up && !hung && !addsFailing && readerState === 'running', reader: readerState, ...counters })
 
   const { genSalt, genSaltSync, getRounds, getSalt, truncates, needsRehash } = facade
   const client = {
@@ -695,4 +791,4 @@ function connect(options = {}) {
   return client
 }
 
-module.exports = { connect, DEFAULTS, priorityOf }
+module.exports = { connect, DEFAULTS, priorityOf, READS }

@@ -5,11 +5,12 @@
 // one: 52 of 60 calls ERR_BCRYPT_QUEUE_TAMPERED). So a worker that meets a job naming another key's
 // id puts it back and stops taking jobs, unless its own key is proven in use. Jobs cannot prove it
 // either way (whoever can write to Redis can add a job naming any key id), so the proof is a record
-// clients write when they connect: a MAC of the queue's name under the key, one Redis string per key
-// id. A writer without the key cannot make one that checks under a worker's key, so forged jobs
-// cannot stop a worker whose clients have connected; deleting the record can only pause such a
-// worker until a client connects again (deleting jobs does more). Workers never write it: a worker
-// with another key would prove itself.
+// clients write when they connect and every few seconds after: a MAC of the queue's name under the
+// key, one Redis string per key id (or a waiting job that opens under the worker's key: worker.js,
+// proveKey). A writer without the key cannot make one that checks under a worker's key, so forged
+// jobs cannot stop a worker whose clients are connected; deleting the record can only pause such a
+// worker until a job of its key waits or the record is written again (deleting jobs does more).
+// Workers never write it: a worker with another key would prove itself.
 
 const { createHmac, timingSafeEqual } = require('node:crypto')
 

@@ -41,9 +41,11 @@ const STALLED_CHECK_MS = 1000
 // A job is moved back to the queue this many times when its worker dies, then failed (so a job that
 // kills every worker it meets does not go round for ever).
 const MAX_STALLED = 3
-// While its key is refused, a worker looks for its key's record this often, and resumes once a
-// client has written it.
+// While its key is refused, a worker looks for its key's record, or a waiting job of its key, this
+// often, and resumes once it finds one.
 const KEY_RECHECK_MS = 1000
+// How many of the jobs next in line a worker not yet proven looks at for one of its key.
+const KEY_PROOF_JOBS = 20
 // A scrape's read of the waiting jobs gives up after this long (Redis hung): no sample rather than
 // a scrape that hangs.
 const WAITING_READ_MS = 1000
@@ -103,10 +105,33 @@ function startWorker(options = {}) {
   // The worker's non-blocking connection (bullmq 6.7: the backend's raw client, a promise).
   const commands = () => worker.getBackend().client
 
+  // Proven by the clients' record, or by a waiting job that opens under this worker's key: anyone
+  // who can write Redis can delete the record (clients write it again every few seconds, but a
+  // forged job met first would stop this worker till then), while only a holder of the key can
+  // seal a job that opens under it. The job is only opened, its password zeroed at once: it stays
+  // where it waits.
   async function proveKey() {
     try {
-      const stored = await (await commands()).get(keycheck.recordKey(worker, keyId))
+      const redis = await commands()
+      const stored = await redis.get(keycheck.recordKey(worker, keyId))
       keyProven ||= keycheck.matches(stored, key, name)
+      if (!keyProven) {
+        const ids = [...(await redis.lrange(worker.toKey('wait'), -KEY_PROOF_JOBS, -1)), ...(await redis.zrange(worker.toKey('prioritized'), 0, KEY_PROOF_JOBS - 1))]
+        for (const id of ids.slice(0, 2 * KEY_PROOF_JOBS)) {
+          let data
+          try {
+            data = JSON.parse(await redis.hget(worker.toKey(id), 'data'))
+          } catch {
+            continue
+          }
+          if (data?.k !== keyId || typeof data.s !== 'string') continue
+          const request = envelope.openRequest(key, name, id, data.s)
+          if (!request) continue
+          request.data.fill(0)
+          keyProven = true
+          break
+        }
+      }
     } catch {
       // Redis unreachable: not proven, this time.
     }
