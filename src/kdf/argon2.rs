@@ -191,13 +191,7 @@ impl Job {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-      .step_by(2)
-      .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-      .collect()
-  }
+  use crate::kdf::tests::hex;
 
   /// RFC 9106, section 5: password 32 bytes of 0x01, salt 16 of 0x02, secret 8 of 0x03, associated
   /// data 12 of 0x04; m=32, t=3, p=4, version 0x13, 32-byte tags.

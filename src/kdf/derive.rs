@@ -114,13 +114,7 @@ impl Derivation {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-      .step_by(2)
-      .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-      .collect()
-  }
+  use crate::kdf::tests::hex;
 
   fn pw(s: &[u8]) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(s.to_vec())

@@ -13,3 +13,14 @@ pub mod phc;
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
   a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+  /// Bytes from hex, for the published vectors the KDFs' tests check.
+  pub fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+      .step_by(2)
+      .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+      .collect()
+  }
+}
