@@ -31,6 +31,16 @@ async function main() {
   assert.equal(typeof esm.compare, 'function')
   assert.equal(typeof require('bcrypt-offload/promises').use, 'function')
   assert.ok(require('bcrypt-offload/package.json').types)
+  // argon2id: the reference implementation's test vector (phc-winner-argon2's test.c: "password",
+  // "somesalt", m=2^16, t=2, p=1), and passwords reading it and upgrading a bcrypt hash.
+  const argon2 = require('bcrypt-offload/argon2')
+  const ARGON2_VECTOR = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc'
+  const argon2Options = { type: argon2.argon2id, memoryCost: 65536, timeCost: 2, parallelism: 1, salt: Buffer.from('somesalt') }
+  assert.equal(await argon2.hash('password', argon2Options), ARGON2_VECTOR)
+  assert.equal(await argon2.verify(ARGON2_VECTOR, 'password'), true)
+  const passwords = require('bcrypt-offload/passwords').createPasswords({ algorithm: 'argon2id' })
+  assert.deepEqual(await passwords.verify(VECTOR[0], VECTOR[1]), { ok: true, needsRehash: true })
+  assert.equal((await passwords.verify('password', ARGON2_VECTOR)).ok, true)
   // The queue tier's peers (bullmq, ioredis) are optional: not installed here, and named when needed.
   const queue = require('bcrypt-offload/queue')
   assert.throws(() => queue.connect({ redis: 'redis://127.0.0.1:6379', key: queue.newKey() }), { code: 'ERR_BCRYPT_QUEUE_DEPENDENCIES' })
