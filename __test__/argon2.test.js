@@ -246,6 +246,7 @@ test('scheduled as bcrypt jobs are: an aborted signal, a deadline, a priority an
 
 test('a job no memory budget could hold is a RangeError at call time', async (t) => {
   const { memory } = bcrypt.stats()
+  const digest = await ours.hash('pw', { memoryCost: 2048, timeCost: 1 })
   t.after(() => bcrypt.configure({ argon2MemoryBudget: memory.budget }))
   bcrypt.configure({ argon2MemoryBudget: 1024 * 1024 })
   const err = await ours.hash('pw', { memoryCost: 2048 }).catch((e) => e)
@@ -253,8 +254,9 @@ test('a job no memory budget could hold is a RangeError at call time', async (t)
   assert.equal(err.code, 'ERR_BCRYPT_MEMORY_BUDGET')
   assert.equal(err.budget, 1024 * 1024)
   assert.equal(err.memory, 2048 * 1024)
-  const digest = ours.hashSync('pw', { memoryCost: 2048, timeCost: 1 })
   await assert.rejects(ours.verify(digest, 'pw'), { code: 'ERR_BCRYPT_MEMORY_BUDGET' })
+  // The sync forms, on the calling thread, are held to it too.
+  assert.throws(() => ours.verifySync(digest, 'pw'), { name: 'RangeError', code: 'ERR_BCRYPT_MEMORY_BUDGET' })
   // Within it, it runs.
   assert.equal(await ours.verify(await ours.hash('pw', { memoryCost: 1024, timeCost: 1 }), 'pw'), true)
   for (const bad of [0, -1, 1.5, '1', 2 ** 53]) {
