@@ -284,7 +284,7 @@ fn cancelling_a_parked_task_wakes_threads_for_the_tasks_behind_it() {
 
 #[test]
 fn a_task_waiting_for_memory_is_not_a_hash_waiting_for_a_lane() {
-  let pool = Pool::new(2, 6, Priority::Normal).unwrap();
+  let pool = Pool::new(2, MAX_LANES, Priority::Normal).unwrap();
   pool.set_memory_budget(100);
   pool.shared.rate.hint(1e9);
   let probe = Probe::new();
