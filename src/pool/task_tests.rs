@@ -56,18 +56,30 @@ impl Probe {
   }
 }
 
-fn wait_until(what: &str, f: impl Fn() -> bool) {
+/// Whether `f` comes to hold within 30 s (polled).
+fn eventually(f: impl Fn() -> bool) -> bool {
   let start = std::time::Instant::now();
   while !f() {
-    assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
+    if start.elapsed() >= Duration::from_secs(30) {
+      return false;
+    }
     thread::sleep(Duration::from_millis(1));
   }
+  true
+}
+
+fn wait_until(what: &str, f: impl Fn() -> bool) {
+  assert!(eventually(f), "never: {what}");
 }
 
 fn hash_job(tx: mpsc::Sender<Outcome>) -> Job {
+  hash_job_at(4, tx)
+}
+
+fn hash_job_at(cost: u32, tx: mpsc::Sender<Outcome>) -> Job {
   let setting = Setting {
     minor: Minor::B,
-    cost: 4,
+    cost,
     salt: [3; 16],
   };
   Job {
@@ -273,13 +285,9 @@ fn cancelling_a_parked_task_wakes_threads_for_the_tasks_behind_it() {
   blocked.cancel();
   // The idle thread starts the 30 while the first still runs (it runs until released). Released
   // before asserting, so that a failure fails rather than hangs the pool's drop.
-  let start = std::time::Instant::now();
-  while probe.running.load(SeqCst) < 2 && start.elapsed() < Duration::from_secs(30) {
-    thread::sleep(Duration::from_millis(1));
-  }
-  let running = probe.running.load(SeqCst);
+  let started = eventually(|| probe.running.load(SeqCst) == 2);
   probe.release.store(true, SeqCst);
-  assert_eq!(running, 2, "the task behind the cancelled one never started");
+  assert!(started, "the task behind the cancelled one never started");
 }
 
 #[test]
@@ -294,21 +302,8 @@ fn a_task_waiting_for_memory_is_not_a_hash_waiting_for_a_lane() {
   pool.submit_task_for_test(probe.task(100, Arc::default(), tx.clone()), Spec::default());
   wait_until("the second parked", || pool.stats().tasks_waiting_for_memory == 1);
   // One hash, long enough to span several of the rate's windows, alone on the other thread.
-  let setting = Setting {
-    minor: Minor::B,
-    cost: 13,
-    salt: [3; 16],
-  };
   let (htx, hrx) = mpsc::channel();
-  pool.submit(
-    Job {
-      input: setting.input(b"pw"),
-      done: Box::new(move |o| htx.send(o).unwrap()),
-      handle: Arc::default(),
-      orphaned: None,
-    },
-    Spec::default(),
-  );
+  pool.submit(hash_job_at(13, htx), Spec::default());
   hrx.recv().unwrap().unwrap();
   let rate = pool.stats().rate.unwrap();
   probe.release.store(true, SeqCst);
