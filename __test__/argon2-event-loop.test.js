@@ -9,27 +9,13 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs/promises')
-const { setImmediate: turn, setTimeout: timer } = require('node:timers/promises')
-
 const argon2 = require('../argon2.js')
+const { loopWhileBusy } = require('./pool-helpers.js')
 
 const HASHES = 32
 
 test('the event loop turns, timers fire and fs.readFile completes while 32 argon2id hashes run', async () => {
-  let settled = 0
-  const work = Array.from({ length: HASHES }, (_, i) => argon2.hash(`password ${i}`).then((h) => (settled++, h)))
-  const early = () => settled < HASHES / 2
-  const countEarly = async (step) => {
-    let n = 0
-    while (early()) {
-      await step()
-      if (early()) n++
-    }
-    return n
-  }
-  const [turns, timers, reads] = await Promise.all([countEarly(turn), countEarly(timer), countEarly(() => fs.readFile(__filename))])
-  const hashes = await Promise.all(work)
+  const { results: hashes, turns, timers, reads } = await loopWhileBusy(HASHES, (i) => argon2.hash(`password ${i}`))
   assert.equal(new Set(hashes).size, HASHES)
   console.log(`# before half of ${HASHES} argon2id hashes settled: ${turns} loop turns, ${timers} timers, ${reads} reads`)
   assert.ok(turns >= 100, `the event loop turned ${turns} times`)

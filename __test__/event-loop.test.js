@@ -10,30 +10,15 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs/promises')
-const { setImmediate: turn, setTimeout: timer } = require('node:timers/promises')
-
 const bcrypt = require('..')
+const { loopWhileBusy } = require('./pool-helpers.js')
 
 const COST = 10
 const HASHES = 64
 
 test('the event loop turns, timers fire and fs.readFile completes while 64 hashes run', async () => {
   const salt = bcrypt.genSaltSync(COST)
-  let settled = 0
-  const work = Array.from({ length: HASHES }, (_, i) => bcrypt.hash(`password ${i}`, salt).then((h) => (settled++, h)))
-  const early = () => settled < HASHES / 2
-  // How many times `step` completed while fewer than half the hashes had settled.
-  const countEarly = async (step) => {
-    let n = 0
-    while (early()) {
-      await step()
-      if (early()) n++
-    }
-    return n
-  }
-  const [turns, timers, reads] = await Promise.all([countEarly(turn), countEarly(timer), countEarly(() => fs.readFile(__filename))])
-  const hashes = await Promise.all(work)
+  const { results: hashes, turns, timers, reads } = await loopWhileBusy(HASHES, (i) => bcrypt.hash(`password ${i}`, salt))
 
   assert.equal(new Set(hashes).size, HASHES)
   // Above zero is the property; the margins rule out a loop that turns only now and then. Each

@@ -4,7 +4,8 @@
 // implementation makes these wait until the test runner's timeout.
 
 const assert = require('node:assert/strict')
-const { setTimeout: sleep } = require('node:timers/promises')
+const fs = require('node:fs/promises')
+const { setImmediate: turn, setTimeout: sleep } = require('node:timers/promises')
 
 const SLOW = '$2b$20$CCCCCCCCCCCCCCCCCCCCC.' // about a minute per hash
 
@@ -45,4 +46,27 @@ function growth(before, after) {
   return Object.fromEntries(Object.keys(to).map((key) => [key, to[key] - from[key]]))
 }
 
-module.exports = { SLOW, until, settledLanes, occupyAllLanes, growth }
+/**
+ * What the event loop did while fewer than half of `count` calls (`start(i)`, each a promise) had
+ * settled: counted, not timed (event-loop.test.js says why). Resolves `{ results, turns, timers,
+ * reads }`: the calls' values, and how many setImmediate turns, setTimeout timers and fs.readFile
+ * calls completed in that window.
+ */
+async function loopWhileBusy(count, start) {
+  let settled = 0
+  const work = Array.from({ length: count }, (_, i) => start(i).then((value) => (settled++, value)))
+  const early = () => settled < count / 2
+  // How many times `step` completed while fewer than half the calls had settled.
+  const countEarly = async (step) => {
+    let n = 0
+    while (early()) {
+      await step()
+      if (early()) n++
+    }
+    return n
+  }
+  const [turns, timers, reads] = await Promise.all([countEarly(turn), countEarly(() => sleep(1)), countEarly(() => fs.readFile(__filename))])
+  return { results: await Promise.all(work), turns, timers, reads }
+}
+
+module.exports = { SLOW, until, settledLanes, occupyAllLanes, growth, loopWhileBusy }
