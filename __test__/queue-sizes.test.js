@@ -68,6 +68,39 @@ test('a salt string travels as the 29 characters bcrypt reads of it, with the sa
 queueTestFile()
 const redis = redisForFile()
 
+/**
+ * `calls` (`{ call, check }`, made with no worker running) as an attacker reading Redis sees them:
+ * every waiting job's sealed data one size, no 'right password' in the clear; then, once a worker
+ * has answered each (as `check` expects), every result in the event stream one size. Resolves the
+ * two sets of sizes (one each).
+ */
+async function oneSizeEach(t, calls) {
+  for (const { call } of calls) call.catch(() => {}) // awaited below, unless an assertion fails first
+
+  // The jobs as they wait, read straight from Redis: each one's sealed data.
+  await until(async () => (await waitingCount(redis, t.keys)) === calls.length)
+  const ids = await waitingIds(redis, t.keys)
+  const jobs = await Promise.all(ids.map((id) => redis.command('HGETALL', t.keys(id))))
+  const data = jobs.map((fields) => String(fields[fields.map(String).indexOf('data') + 1]))
+  const requestSizes = new Set(data.map((d) => Buffer.from(JSON.parse(d).s, 'base64').length))
+  assert.equal(requestSizes.size, 1, `request sizes ${[...requestSizes]}`)
+  assert.equal(new Set(data.map((d) => d.length)).size, 1)
+  // Not a single byte of what was hashed in the clear: no password reaches Redis unsealed.
+  const dump = Buffer.concat(jobs.flat().map((v) => Buffer.from(v)))
+  assert.equal(dump.includes('right password'), false)
+
+  await t.addWorker()
+  const outcomes = await Promise.all(calls.map(({ call }) => call))
+  outcomes.forEach((outcome, i) => assert.ok(calls[i].check(outcome), `call ${i}: ${outcome}`))
+
+  const results = await completedEvents(redis, t.keys)
+  assert.equal(results.length, calls.length)
+  const resultSizes = new Set(results.map((e) => Buffer.from(JSON.parse(e.returnvalue), 'base64').length))
+  assert.equal(resultSizes.size, 1, `result sizes ${[...resultSizes]}`)
+  assert.equal(new Set(results.map((e) => e.returnvalue.length)).size, 1)
+  return { requestSizes, resultSizes }
+}
+
 test('in Redis, every job and every result has one size: an attacker reading it learns neither lengths nor answers', { timeout: 60_000 }, async () => {
   const t = await tier(redis, { workers: 0, timeout: 50_000 })
   try {
@@ -96,29 +129,7 @@ test('in Redis, every job and every result has one size: an attacker reading it 
     // A failure comes back sealed too: a salt the worker's binding refuses.
     calls.push({ call: t.client.hash('pw', '$2b$04$not a salt at all......').then(() => 'resolved', (err) => err.code), check: (code) => code === 'ERR_INVALID_ARG_VALUE' })
 
-    for (const { call } of calls) call.catch(() => {}) // awaited below, unless an assertion fails first
-
-    // The jobs as they wait, read straight from Redis: each one's sealed data.
-    await until(async () => (await waitingCount(redis, t.keys)) === calls.length)
-    const ids = await waitingIds(redis, t.keys)
-    const jobs = await Promise.all(ids.map((id) => redis.command('HGETALL', t.keys(id))))
-    const data = jobs.map((fields) => String(fields[fields.map(String).indexOf('data') + 1]))
-    const requestSizes = new Set(data.map((d) => Buffer.from(JSON.parse(d).s, 'base64').length))
-    assert.equal(requestSizes.size, 1, `request sizes ${[...requestSizes]}`)
-    assert.equal(new Set(data.map((d) => d.length)).size, 1)
-    // Not a single byte of what was hashed in the clear: no password reaches Redis unsealed.
-    const dump = Buffer.concat(jobs.flat().map((v) => Buffer.from(v)))
-    assert.equal(dump.includes('right password'), false)
-
-    await t.addWorker()
-    const outcomes = await Promise.all(calls.map(({ call }) => call))
-    outcomes.forEach((outcome, i) => assert.ok(calls[i].check(outcome), `call ${i}: ${outcome}`))
-
-    const results = await completedEvents(redis, t.keys)
-    assert.equal(results.length, calls.length)
-    const resultSizes = new Set(results.map((e) => Buffer.from(JSON.parse(e.returnvalue), 'base64').length))
-    assert.equal(resultSizes.size, 1, `result sizes ${[...resultSizes]}`)
-    assert.equal(new Set(results.map((e) => e.returnvalue.length)).size, 1)
+    const { requestSizes, resultSizes } = await oneSizeEach(t, calls)
     console.log(`${calls.length} jobs: every request ${[...requestSizes]} bytes sealed, every result ${[...resultSizes]}`)
   } finally {
     await t.close()
@@ -152,24 +163,7 @@ test('argon2 jobs: every request one size and every result one size, whatever th
       calls.push({ call: t.client.argon2.verify(longest, password, { ...options, secret: max(LIMITS.secret) }).catch((err) => err.code), check: (code) => code === 'ERR_BCRYPT_MEMORY_BUDGET' })
       calls.push({ call: t.client.argon2.hash(password, { ...largest, ...options }).catch((err) => err.code), check: (code) => code === 'ERR_OUT_OF_RANGE' })
     })
-    for (const { call } of calls) call.catch(() => {}) // awaited below, unless an assertion fails first
-
-    await until(async () => (await waitingCount(redis, t.keys)) === calls.length)
-    const ids = await waitingIds(redis, t.keys)
-    const jobs = await Promise.all(ids.map((id) => redis.command('HGETALL', t.keys(id))))
-    const data = jobs.map((fields) => String(fields[fields.map(String).indexOf('data') + 1]))
-    const requestSizes = new Set(data.map((d) => Buffer.from(JSON.parse(d).s, 'base64').length))
-    assert.equal(requestSizes.size, 1, `request sizes ${[...requestSizes]}`)
-    const dump = Buffer.concat(jobs.flat().map((v) => Buffer.from(v)))
-    assert.equal(dump.includes('right password'), false)
-
-    await t.addWorker()
-    const outcomes = await Promise.all(calls.map(({ call }) => call))
-    outcomes.forEach((outcome, i) => assert.ok(calls[i].check(outcome), `call ${i}: ${outcome}`))
-    const results = await completedEvents(redis, t.keys)
-    assert.equal(results.length, calls.length)
-    const resultSizes = new Set(results.map((e) => Buffer.from(JSON.parse(e.returnvalue), 'base64').length))
-    assert.equal(resultSizes.size, 1, `result sizes ${[...resultSizes]}`)
+    const { requestSizes, resultSizes } = await oneSizeEach(t, calls)
     console.log(`${calls.length} argon2 jobs: every request ${[...requestSizes]} bytes sealed, every result ${[...resultSizes]}`)
   } finally {
     await t.close()
